@@ -1,0 +1,152 @@
+"""The ``meshsmith`` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from meshsmith.errors import InputNotFoundError, InvalidViewsError, MeshsmithError
+from meshsmith.spec import (
+    SLOTS,
+    GeometryOptions,
+    InputOptions,
+    Slot,
+    TaskSpec,
+    TextureOptions,
+)
+
+app = typer.Typer(help="Meshsmith: photos in, textured 3D models out.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+err = Console(stderr=True)
+out = Console()
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+@app.command()
+def generate(
+    images: Annotated[list[Path], typer.Argument(help="1-4 photos: front, back, left, right")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="where to write the model")],
+    views: Annotated[str | None, typer.Option(help="slots of the images, e.g. front,left")] = None,
+    resolution: Annotated[str, typer.Option(help="512, 1024, 1536 or 1536pro")] = "1024",
+    faces: Annotated[int | None, typer.Option(help="exact face count (even)")] = None,
+    no_texture: Annotated[bool, typer.Option("--no-texture", help="geometry only")] = False,
+    fmt: Annotated[str | None, typer.Option("--format", help="overrides OUT's extension")] = None,
+    autofix: Annotated[bool, typer.Option(help="white balance, contrast, denoise")] = False,
+    texture_size: Annotated[int, typer.Option(help="texture edge in pixels")] = 2048,
+    texture_format: Annotated[str, typer.Option(help="png or jpeg")] = "png",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Turn photos of one object into a textured 3D model."""
+    try:
+        spec = build_spec(images, output, views, resolution, faces, no_texture, fmt, autofix,
+                          texture_size, texture_format)
+        run_generate(spec, output, quiet)
+    except MeshsmithError as exc:
+        _fail(exc)
+
+
+def build_spec(images: list[Path], output: Path, views: str | None, resolution: str,
+               faces: int | None, no_texture: bool, fmt: str | None, autofix: bool,
+               texture_size: int, texture_format: str) -> TaskSpec:
+    """Translate command-line options into the one internal task spec."""
+    from meshsmith.exporters import format_for_path
+
+    return TaskSpec(
+        views=assign_slots(images, views),
+        geometry=GeometryOptions(resolution=resolution, faces=faces),  # type: ignore[arg-type]
+        texture=TextureOptions(enabled=not no_texture, size=texture_size,
+                               image_format=texture_format),  # type: ignore[arg-type]
+        inputs=InputOptions(autofix=autofix),
+        output_format=fmt.lower() if fmt else format_for_path(output),
+    )
+
+
+def assign_slots(images: list[Path], views: str | None) -> dict[Slot, Path]:
+    """Positional images fill front, back, left, right unless ``--views`` names the slots."""
+    slots = [s.strip() for s in views.split(",")] if views else list(SLOTS[: len(images)])
+    if len(images) > len(SLOTS):
+        raise InvalidViewsError(f"at most {len(SLOTS)} images; got {len(images)}")
+    if len(slots) != len(images) or len(set(slots)) != len(slots):
+        raise InvalidViewsError(f"--views names {len(slots)} distinct slot(s) for "
+                                f"{len(images)} image(s): {views}")
+    for path in images:
+        if not path.is_file():
+            raise InputNotFoundError(f"no such image file: {path}")
+    return dict(zip(slots, images, strict=True))  # type: ignore[return-value]
+
+
+def run_generate(spec: TaskSpec, output: Path, quiet: bool) -> None:
+    """Run the pipeline with a progress bar per stage and print a summary."""
+    from meshsmith.pipeline.generate import STAGES, generate
+
+    start = time.perf_counter()
+    with Progress(TextColumn("{task.description:<12}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=err, disable=quiet or not err.is_terminal, transient=False) as bars:
+        tasks = {s: bars.add_task(s, total=hi - lo, start=False) for s, (lo, hi) in
+                 STAGES.items()}
+        result = generate(spec, output, _progress_updater(bars, tasks, STAGES))
+    s = result.stats
+    out.print(f"wrote {', '.join(str(p) for p in result.files)}: {s.faces:,} faces, "
+              f"{s.vertices:,} vertices, watertight={s.watertight}, textured={s.textured}, "
+              f"{time.perf_counter() - start:.1f} s")
+
+
+def _progress_updater(bars: Progress, tasks: dict[str, TaskID],
+                      stages: dict[str, tuple[float, float]]) -> Callable[[str, float], None]:
+    def update(stage: str, percent: float) -> None:
+        lo, _ = stages[stage]
+        bars.start_task(tasks[stage])
+        bars.update(tasks[stage], completed=percent - lo)
+
+    return update
+
+
+@app.command()
+def formats() -> None:
+    """List the output formats (from the exporter registry)."""
+    from meshsmith.exporters import EXPORTERS
+
+    table = Table("format", "extension", "media type", "texture", "description")
+    for e in EXPORTERS.values():
+        table.add_row(e.name, e.extension, e.media_type, "yes" if e.textured else "no",
+                      e.description)
+    out.print(table)
+
+
+@app.command()
+def engines() -> None:
+    """List the reconstruction engines (from the engine registry)."""
+    from meshsmith.engines import ENGINES
+
+    table = Table("engine", "device", "weights", "description")
+    for e in ENGINES.values():
+        table.add_row(e.name, e.device, "yes" if e.needs_weights else "no", e.description)
+    out.print(table)
+
+
+def _fail(exc: MeshsmithError) -> None:
+    from meshsmith.errors import InputImageError, InvalidRequestError
+
+    err.print(f"error {exc.code}: {exc.message}", highlight=False, markup=False,
+              soft_wrap=True)
+    bad_input = isinstance(exc, InputImageError | InvalidRequestError)
+    raise typer.Exit(EXIT_BAD_INPUT if bad_input else EXIT_FAILED)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,106 @@
+"""The geometric engine's data path: frame -> cameras -> field -> bounds -> surface."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+
+from meshsmith.camera import Camera
+from meshsmith.engines.base import Engine, ProgressFn, Reconstruction, ViewImage, ViewInput
+from meshsmith.engines.geometric import surface
+from meshsmith.engines.geometric.calibrate import estimate_tan_half
+from meshsmith.engines.geometric.field import (
+    Field,
+    InflatedSilhouette,
+    SilhouetteCone,
+    VisualHull,
+)
+from meshsmith.inputs import FramedView, frame_shared, frame_view
+from meshsmith.mesh import Mesh
+from meshsmith.pipeline.clean import largest_component, orient_outward
+from meshsmith.spec import SLOTS, GeometryOptions
+
+FILL = 0.88            # fraction of the framed view the object spans
+MIN_FRAME = 128        # framed views are never smaller than this (pixels)
+BOUNDS_GRID = 96       # samples per axis when locating the object
+BOUNDS_EXTENT = 1.3    # half-size of the search cube, world units
+
+
+class GeometricEngine(Engine):
+    """Single view: union-of-balls inflation. Several views: a perspective visual hull
+    whose field of view is estimated from the silhouettes themselves."""
+
+    name = "geometric"
+    description = "CPU silhouette inflation and visual hull; no weights"
+
+    def _reconstruct(self, views: Mapping[str, ViewInput], options: GeometryOptions,
+                     progress: ProgressFn) -> Reconstruction:
+        framed = frame(views, options.grid_size)
+        cameras = place_cameras(views, framed)
+        field = build_field(framed, cameras)
+        progress(0.1)
+        lattice = surface.fine_lattice(*object_bounds(field), options.grid_size)
+        verts, faces = surface.extract(field, lattice, lambda f: progress(0.1 + 0.85 * f))
+        mesh = orient_outward(largest_component(Mesh(vertices=verts, faces=faces)))
+        images = {s: ViewImage(framed[s].rgb, framed[s].mask, cameras[s]) for s in framed}
+        return Reconstruction(mesh=mesh, views=images)
+
+
+def frame(views: Mapping[str, ViewInput], grid: int) -> dict[str, FramedView]:
+    """Square crops of every view; several views share one scale and the image centre."""
+    slots = [s for s in SLOTS if s in views]
+    sides = [max(views[s].rgb.shape[:2]) for s in slots]
+    size = max(MIN_FRAME, min(grid, max(sides)))
+    if len(slots) == 1:
+        v = views[slots[0]]
+        return {slots[0]: frame_view(v.rgb, v.mask, fill=FILL, size=size)}
+    shared = frame_shared([views[s].rgb for s in slots], [views[s].mask for s in slots],
+                          fill=FILL, size=size)
+    return dict(zip(slots, shared, strict=True))
+
+
+def place_cameras(views: Mapping[str, ViewInput], framed: Mapping[str, FramedView]
+                  ) -> dict[str, Camera]:
+    """Orthographic for one view; one circling camera with an estimated field of view."""
+    if len(framed) == 1:
+        (slot, fv), = framed.items()
+        size = fv.rgb.shape[0]
+        return {slot: Camera(slot, size, (size / 2, size / 2), 0.0)}
+    centers = {s: _principal_point(views[s], framed[s]) for s in framed}
+    masks = {s: framed[s].mask for s in framed}
+    tan_half = estimate_tan_half(masks, centers)
+    return {s: Camera(s, framed[s].mask.shape[0], centers[s], tan_half) for s in framed}
+
+
+def _principal_point(view: ViewInput, fv: FramedView) -> tuple[float, float]:
+    """The original image centre, in the framed view's pixels."""
+    x0, y0, side = fv.box
+    h, w = view.mask.shape
+    s = fv.mask.shape[0] / side
+    return ((w / 2 - x0) * s, (h / 2 - y0) * s)
+
+
+def build_field(framed: Mapping[str, FramedView], cameras: Mapping[str, Camera]) -> Field:
+    """Inflate a lone view; intersect the cones of several."""
+    if len(framed) == 1:
+        (slot, fv), = framed.items()
+        return InflatedSilhouette.from_mask(cameras[slot], fv.mask)
+    return VisualHull(tuple(SilhouetteCone.from_mask(cameras[s], framed[s].mask)
+                            for s in framed))
+
+
+def object_bounds(field: Field) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """World-space (lo, hi) corners of the field's positive region, padded by one cell."""
+    axis = np.linspace(-BOUNDS_EXTENT, BOUNDS_EXTENT, BOUNDS_GRID, dtype=np.float32)
+    inside = field.grid((axis, axis, axis)) > 0
+    if not inside.any():
+        from meshsmith.errors import ReconstructionError
+
+        raise ReconstructionError("the views' silhouettes do not agree on any common volume")
+    idx = np.argwhere(inside)
+    cell = axis[1] - axis[0]
+    lo = axis[idx.min(axis=0)] - 2 * cell
+    hi = axis[idx.max(axis=0)] + 2 * cell
+    return lo.astype(np.float64), hi.astype(np.float64)

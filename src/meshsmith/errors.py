@@ -1,0 +1,132 @@
+"""One exception hierarchy with stable numeric codes.
+
+Every error Meshsmith raises on purpose is a :class:`MeshsmithError`. Its ``code`` is stable
+across releases: clients and API dialects key on it, so never renumber an existing one.
+Codes are grouped by the first four digits:
+
+* ``1002xxxx`` - a request or option is invalid.
+* ``1003xxxx`` - an input image is rejected.
+* ``1005xxxx`` - an engine could not run or could not reconstruct.
+* ``1006xxxx`` - an exporter could not write the requested format.
+* ``1009xxxx`` - an internal error.
+"""
+
+from __future__ import annotations
+
+
+class MeshsmithError(Exception):
+    """Base of every deliberate Meshsmith error: a stable ``code`` plus a human message."""
+
+    code: int = 10090001
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, object]:
+        """The wire form ``{"code": int, "message": str}`` shared by every dialect."""
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidRequestError(MeshsmithError):
+    """A task option is missing or outside its allowed values."""
+
+    code = 10020001
+    http_status = 400
+
+
+class InvalidResolutionError(InvalidRequestError):
+    code = 10021001
+
+
+class InvalidFaceCountError(InvalidRequestError):
+    code = 10021002
+
+
+class UnsupportedFormatError(InvalidRequestError):
+    code = 10021003
+
+
+class InvalidViewsError(InvalidRequestError):
+    code = 10021004
+
+
+class UnknownEngineError(InvalidRequestError):
+    code = 10021005
+
+
+class InputImageError(MeshsmithError):
+    """An input image cannot be used."""
+
+    code = 10030001
+    http_status = 400
+
+
+class ImageFileTooLargeError(InputImageError):
+    code = 10031001
+
+
+class ImageDimensionsTooLargeError(InputImageError):
+    code = 10031002
+
+
+class ImageTruncatedError(InputImageError):
+    code = 10031003
+
+
+class DecompressionBombError(InputImageError):
+    code = 10031004
+
+
+class NotAnImageError(InputImageError):
+    code = 10031005
+
+
+class UnsupportedImageFormatError(InputImageError):
+    code = 10031006
+
+
+class NoForegroundError(InputImageError):
+    code = 10031007
+
+
+class ImageTooSmallError(InputImageError):
+    code = 10031008
+
+
+class EngineError(MeshsmithError):
+    """An engine failed to produce a shape."""
+
+    code = 10050001
+    http_status = 500
+
+
+class EngineUnavailableError(EngineError):
+    """An engine's weights or optional libraries are missing."""
+
+    code = 10051001
+    http_status = 503
+
+
+class ReconstructionError(EngineError):
+    code = 10051002
+    http_status = 422
+
+
+class ExportError(MeshsmithError):
+    code = 10060001
+    http_status = 500
+
+
+class MissingDependencyError(MeshsmithError):
+    """An optional library is not installed; the message says what to install."""
+
+    code = 10090002
+    http_status = 503
+
+
+class InputNotFoundError(InputImageError):
+    """An input path does not exist or is not a readable file."""
+
+    code = 10031009

@@ -1,0 +1,56 @@
+"""Texture encoding and sampling shared by the writers. Pillow is imported lazily."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from numpy.typing import NDArray
+
+from meshsmith.mesh import ByteArray, FloatArray, Material
+
+#: File extension (no dot) and media type per ``Material.image_format``.
+IMAGE_EXTENSIONS = {"png": "png", "jpeg": "jpg"}
+IMAGE_MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
+JPEG_QUALITY = 90
+
+
+def encode_texture(material: Material) -> bytes:
+    """The material's (H, W, 3) uint8 base colour encoded as PNG or JPEG bytes."""
+    from PIL import Image
+
+    if material.base_color is None:
+        raise ValueError("material has no base colour texture")
+    image = Image.fromarray(np.ascontiguousarray(material.base_color, dtype=np.uint8))
+    out = io.BytesIO()
+    if material.image_format == "jpeg":
+        image.save(out, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def sample_bilinear(image: ByteArray, uvs: FloatArray) -> ByteArray:
+    """Bilinearly sample an (H, W, 3) uint8 image at (N, 2) uvs; returns (N, 3) uint8.
+
+    UVs use the mesh convention (origin bottom-left, texel centres at (i + 0.5) / W) and are
+    clamped to the image edge.
+    """
+    height, width = image.shape[:2]
+    x = np.clip(uvs[:, 0].astype(np.float64) * width - 0.5, 0, width - 1)
+    y = np.clip((1.0 - uvs[:, 1].astype(np.float64)) * height - 0.5, 0, height - 1)
+    x0, y0 = np.floor(x).astype(np.intp), np.floor(y).astype(np.intp)
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+    img = image.astype(np.float64)
+    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
+    bottom = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
+    mixed: NDArray[np.float64] = np.rint(top * (1 - fy) + bottom * fy)
+    return np.clip(mixed, 0, 255).astype(np.uint8)
+
+
+def srgb_to_linear(colors: ByteArray) -> FloatArray:
+    """(N, C) uint8 sRGB to (N, C) float32 linear in [0, 1] (the IEC 61966-2-1 curve)."""
+    c = colors.astype(np.float64) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return linear.astype(np.float32)

@@ -1,0 +1,138 @@
+"""The orchestrator: it reads as the data path.
+
+    preprocess -> reconstruct -> texture -> postprocess -> export
+
+Each stage is a short function; progress is reported per named stage and mapped to 0-100.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+
+from meshsmith.engines import get_engine
+from meshsmith.engines.base import Reconstruction, ViewInput
+from meshsmith.exporters import export
+from meshsmith.inputs import autofix as autofix_image
+from meshsmith.inputs import foreground_mask, load_image
+from meshsmith.mesh import Mesh
+from meshsmith.pipeline.clean import is_watertight
+from meshsmith.pipeline.decimate import to_face_count
+from meshsmith.pipeline.normalize import center_and_scale
+from meshsmith.spec import TaskSpec
+
+T = TypeVar("T")
+
+#: Stage names and their share of the 0-100 progress bar.
+STAGES: dict[str, tuple[float, float]] = {
+    "preprocess": (0.0, 5.0),
+    "reconstruct": (5.0, 60.0),
+    "texture": (60.0, 90.0),
+    "postprocess": (90.0, 93.0),
+    "export": (93.0, 100.0),
+}
+
+#: Called with (stage name, overall percent in [0, 100]).
+ProgressCallback = Callable[[str, float], None]
+
+
+def ignore_progress(_stage: str, _percent: float) -> None:
+    """A progress callback that ignores its reports."""
+
+
+@dataclass(frozen=True)
+class MeshStats:
+    """Facts about the delivered model."""
+
+    faces: int
+    vertices: int
+    watertight: bool
+    textured: bool
+    bounds: tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """What one run produced: files, statistics and per-stage wall times (seconds)."""
+
+    files: list[Path]
+    stats: MeshStats
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_progress
+             ) -> GenerateResult:
+    """Run the whole data path for one task and write the model to ``out``."""
+    clock = _StageClock(progress)
+    views = clock.run("preprocess", lambda _: preprocess(spec))
+    recon = clock.run("reconstruct", lambda p: reconstruct(spec, views, p))
+    mesh = clock.run("texture", lambda _: texture(spec, recon))
+    mesh = clock.run("postprocess", lambda _: postprocess(mesh))
+    files = clock.run("export", lambda _: export(mesh, out, spec.output_format))
+    return GenerateResult(files=files, stats=mesh_stats(mesh), timings=clock.timings)
+
+
+def preprocess(spec: TaskSpec) -> dict[str, ViewInput]:
+    """Decode and check every view, optionally auto-fix it, and find its foreground."""
+    views: dict[str, ViewInput] = {}
+    for slot, path in spec.ordered_views:
+        image = load_image(path)
+        if spec.inputs.autofix:
+            image = replace(image, rgb=autofix_image(image.rgb))
+        views[slot] = ViewInput(slot=slot, rgb=image.rgb, mask=foreground_mask(image))
+    return views
+
+
+def reconstruct(spec: TaskSpec, views: Mapping[str, ViewInput],
+                progress: Callable[[float], None]) -> Reconstruction:
+    """Run the engine, then reach the requested face count."""
+    engine = get_engine(spec.engine)
+    recon = engine.reconstruct(views, spec.geometry, lambda f: progress(0.8 * f))
+    mesh = to_face_count(recon.mesh, spec.geometry.face_target)
+    progress(1.0)
+    return Reconstruction(mesh=mesh, views=recon.views)
+
+
+def texture(spec: TaskSpec, recon: Reconstruction) -> Mesh:
+    """Project the views into a texture, unless the task is geometry only."""
+    if not spec.texture.enabled:
+        return recon.mesh
+    from meshsmith.texturing import texture_mesh
+
+    return texture_mesh(recon.mesh, recon.views, spec.texture)
+
+
+def postprocess(mesh: Mesh) -> Mesh:
+    """Canonical placement: +Y up, facing +Z, centred, height 1.0."""
+    return center_and_scale(mesh)
+
+
+def mesh_stats(mesh: Mesh) -> MeshStats:
+    lo, hi = mesh.bounds
+    return MeshStats(
+        faces=len(mesh.faces),
+        vertices=len(mesh.vertices),
+        watertight=is_watertight(mesh),
+        textured=mesh.has_texture,
+        bounds=(tuple(float(x) for x in lo), tuple(float(x) for x in hi)),  # type: ignore[arg-type]
+    )
+
+
+class _StageClock:
+    """Runs stages in order, timing each and mapping its fraction onto 0-100."""
+
+    def __init__(self, progress: ProgressCallback) -> None:
+        self._progress = progress
+        self.timings: dict[str, float] = {}
+
+    def run(self, stage: str, work: Callable[[Callable[[float], None]], T]) -> T:
+        lo, hi = STAGES[stage]
+        self._progress(stage, lo)
+        start = time.perf_counter()
+        result = work(lambda f: self._progress(stage, lo + (hi - lo) * min(max(f, 0.0), 1.0)))
+        self.timings[stage] = time.perf_counter() - start
+        self._progress(stage, hi)
+        return result

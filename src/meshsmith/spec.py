@@ -1,0 +1,139 @@
+"""The ONE internal task spec.
+
+The CLI builds it, and so does every API dialect: each translates its own request into a
+:class:`TaskSpec` at the edge, and nothing below that layer knows which dialect asked.
+Validation happens here, once, and raises :mod:`meshsmith.errors` types with stable codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from meshsmith.errors import (
+    InvalidFaceCountError,
+    InvalidRequestError,
+    InvalidResolutionError,
+    InvalidViewsError,
+)
+
+Slot = Literal["front", "back", "left", "right"]
+SLOTS: tuple[Slot, ...] = ("front", "back", "left", "right")
+Resolution = Literal["512", "1024", "1536", "1536pro"]
+RESOLUTIONS: tuple[Resolution, ...] = ("512", "1024", "1536", "1536pro")
+
+#: Reconstruction grid edge (voxels) per resolution name.
+GRID_SIZE: Mapping[str, int] = MappingProxyType(
+    {"512": 512, "1024": 1024, "1536": 1536, "1536pro": 1536}
+)
+#: Default face target per resolution name.
+DEFAULT_FACES: Mapping[str, int] = MappingProxyType(
+    {"512": 500_000, "1024": 1_000_000, "1536": 2_000_000, "1536pro": 2_000_000}
+)
+MIN_FACES = 100_000
+MAX_FACES = 2_000_000
+TEXTURE_SIZES: tuple[int, ...] = (512, 1024, 2048, 4096)
+
+
+@dataclass(frozen=True)
+class GeometryOptions:
+    """How the shape is reconstructed.
+
+    ``faces`` is the exact triangle count to reach; ``None`` takes the resolution's default.
+    """
+
+    resolution: Resolution = "1024"
+    faces: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.resolution not in RESOLUTIONS:
+            raise InvalidResolutionError(
+                f"resolution must be one of {', '.join(RESOLUTIONS)}; got {self.resolution!r}"
+            )
+        if self.faces is not None and not MIN_FACES <= self.faces <= MAX_FACES:
+            raise InvalidFaceCountError(
+                f"faces must be between {MIN_FACES:,} and {MAX_FACES:,}; got {self.faces:,}"
+            )
+        if self.faces is not None and self.faces % 2:
+            raise InvalidFaceCountError(
+                f"faces must be even: a closed triangle mesh always has an even face count; "
+                f"got {self.faces:,}"
+            )
+
+    @property
+    def grid_size(self) -> int:
+        """Edge of the reconstruction grid in voxels."""
+        return GRID_SIZE[self.resolution]
+
+    @property
+    def face_target(self) -> int:
+        """The requested face count, or the resolution's default."""
+        return self.faces if self.faces is not None else DEFAULT_FACES[self.resolution]
+
+
+@dataclass(frozen=True)
+class TextureOptions:
+    """Whether and how the colour texture is made. ``enabled=False`` is geometry-only."""
+
+    enabled: bool = True
+    size: int = 2048
+    image_format: Literal["png", "jpeg"] = "png"
+
+    def __post_init__(self) -> None:
+        if self.size not in TEXTURE_SIZES:
+            raise InvalidRequestError(
+                f"texture size must be one of {TEXTURE_SIZES}; got {self.size}"
+            )
+        if self.image_format not in ("png", "jpeg"):
+            raise InvalidRequestError(
+                f"texture format must be 'png' or 'jpeg'; got {self.image_format!r}"
+            )
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """Image preparation. ``autofix`` applies white balance, contrast and denoise first."""
+
+    autofix: bool = False
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything one generation needs, independent of who asked.
+
+    ``views`` maps slot names to local image paths; ``front`` is required.
+    """
+
+    views: Mapping[Slot, Path]
+    geometry: GeometryOptions = field(default_factory=GeometryOptions)
+    texture: TextureOptions = field(default_factory=TextureOptions)
+    inputs: InputOptions = field(default_factory=InputOptions)
+    output_format: str = "glb"
+    engine: str = "geometric"
+
+    def __post_init__(self) -> None:
+        _check_views(self.views)
+        object.__setattr__(self, "views", MappingProxyType(dict(self.views)))
+        _check_format(self.output_format)
+
+    @property
+    def ordered_views(self) -> list[tuple[Slot, Path]]:
+        """The present views in canonical slot order (front, back, left, right)."""
+        return [(slot, self.views[slot]) for slot in SLOTS if slot in self.views]
+
+
+def _check_views(views: Mapping[Slot, Path]) -> None:
+    unknown = sorted(set(views) - set(SLOTS))
+    if unknown:
+        raise InvalidViewsError(f"unknown view slot(s) {unknown}; use {', '.join(SLOTS)}")
+    if "front" not in views:
+        raise InvalidViewsError("the front view is required")
+
+
+def _check_format(fmt: str) -> None:
+    from meshsmith.exporters import get_exporter
+
+    get_exporter(fmt)

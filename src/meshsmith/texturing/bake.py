@@ -1,0 +1,146 @@
+"""Project the input views onto the surface and bake them into the atlas.
+
+Each texel gathers colour from every view that sees it (a depth test against the view's
+ray-cast depth map), weighted by how squarely the surface faces that camera. Texels no view
+sees (the back of a single photo) take the colour of the view they face most, ignoring
+occlusion, which mirrors the front onto the back. Empty atlas space is filled by growing
+the charts, so no texel is left unset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from meshsmith.camera import Camera
+from meshsmith.engines.base import ViewImage
+from meshsmith.mesh import Mesh
+from meshsmith.texturing.charts import face_normals
+from meshsmith.texturing.raster import TexelMap
+
+FACING_POWER = 2.0
+DEPTH_TOLERANCE = 0.02     # world units (the object spans about 2)
+DEPTH_MAP_MAX = 768        # depth maps are ray cast at most at this size
+UNSEEN_WEIGHT = 1e-3
+
+
+def bake(mesh: Mesh, texels: TexelMap, views: Mapping[str, ViewImage]) -> NDArray[np.uint8]:
+    """(H, W, 3) uint8 texture: projected colour on covered texels, grown into the rest."""
+    covered = texels.covered
+    fid = texels.face[covered]
+    w = texels.bary[covered]
+    tri = mesh.vertices[mesh.faces[fid]]  # (N, 3, 3)
+    points = np.einsum("nk,nkd->nd", w, tri).astype(np.float32)
+    normals = face_normals(mesh.vertices, mesh.faces)[fid]
+    colors = blend_views(mesh, points, normals, views)
+    image = np.zeros((*texels.face.shape, 3), dtype=np.uint8)
+    image[covered] = colors
+    return grow_into_gutter(image, covered)
+
+
+def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.float32],
+                views: Mapping[str, ViewImage]) -> NDArray[np.uint8]:
+    """(N, 3) uint8 colours for surface points (N, 3) with unit normals (N, 3)."""
+    total = np.zeros((len(points), 3), dtype=np.float64)
+    weight = np.zeros(len(points), dtype=np.float64)
+    best = np.full(len(points), -np.inf)
+    fallback = np.zeros((len(points), 3), dtype=np.float64)
+    for view in views.values():
+        facing = np.einsum("nd,nd->n", normals, view.camera.view_directions(points))
+        color = _sample_color(view, points)
+        seen = visible(mesh, view.camera, points) & (facing > 0)
+        wv = np.where(seen, np.clip(facing, 0, 1) ** FACING_POWER, 0.0)
+        total += wv[:, None] * color
+        weight += wv
+        better = facing > best
+        fallback[better], best[better] = color[better], facing[better]
+    unseen = weight < UNSEEN_WEIGHT
+    total[unseen], weight[unseen] = fallback[unseen], 1.0
+    return np.clip(np.rint(total / weight[:, None]), 0, 255).astype(np.uint8)
+
+
+def _sample_color(view: ViewImage, points: NDArray[np.float32]) -> NDArray[np.float64]:
+    """(N, 3) colours of the view at the points' projections, background replaced by the
+    nearest object colour so silhouette edges never pick up the backdrop."""
+    col, row, _ = view.camera.project(points)
+    image = extend_foreground(view.rgb, view.mask).astype(np.float32)
+    n = len(points)
+    pad = (-n) % 4096
+    cols = np.pad(col, (0, pad)).reshape(-1, 4096)
+    rows = np.pad(row, (0, pad)).reshape(-1, 4096)
+    out = cv2.remap(image, cols, rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(out.reshape(-1, 3)[:n], dtype=np.float64)
+
+
+def extend_foreground(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """(S, S, 3) copy of ``rgb`` whose background pixels take the nearest object pixel."""
+    from scipy.ndimage import distance_transform_edt
+
+    core = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    if not core.any():
+        core = mask
+    _, (iy, ix) = distance_transform_edt(~core, return_indices=True)
+    return rgb[iy, ix]
+
+
+def visible(mesh: Mesh, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """(N,) whether each surface point is the first surface its camera ray meets."""
+    depth = depth_map(mesh, camera)
+    scale = depth.shape[0] / camera.size
+    col, row, _ = camera.project(points)
+    c = np.clip(np.rint((col + 0.5) * scale - 0.5), 0, depth.shape[1] - 1).astype(np.int64)
+    r = np.clip(np.rint((row + 0.5) * scale - 0.5), 0, depth.shape[0] - 1).astype(np.int64)
+    toward = points @ camera.toward.astype(np.float32)
+    return np.asarray(toward >= depth[r, c] - DEPTH_TOLERANCE)
+
+
+def depth_map(mesh: Mesh, camera: Camera) -> NDArray[np.float32]:
+    """(D, D) float32: the toward-camera coordinate of the first hit per pixel (-inf: none)."""
+    from trimesh.ray.ray_pyembree import RayMeshIntersector
+
+    size = min(camera.size, DEPTH_MAP_MAX)
+    small = Camera(camera.slot, size, (camera.center[0] * size / camera.size,
+                                       camera.center[1] * size / camera.size), camera.tan_half)
+    origins, dirs = _pixel_rays(small)
+    tm = _trimesh(mesh)
+    locs, ray_idx, _ = RayMeshIntersector(tm).intersects_location(origins, dirs,
+                                                                  multiple_hits=False)
+    depth = np.full(size * size, -np.inf, dtype=np.float32)
+    depth[ray_idx] = locs @ camera.toward
+    return depth.reshape(size, size)
+
+
+def _pixel_rays(camera: Camera) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One ray per pixel centre: origins and unit directions, (S*S, 3) each."""
+    s = camera.size
+    rows, cols = np.mgrid[0:s, 0:s].astype(np.float64)
+    x = (cols.ravel() + 0.5 - camera.center[0]) / (s / 2)
+    y = -(rows.ravel() + 0.5 - camera.center[1]) / (s / 2)
+    right, up, toward = camera.basis
+    far = 4.0
+    if camera.tan_half <= 0:
+        origins = x[:, None] * right + y[:, None] * up + far * toward
+        return origins, np.broadcast_to(-toward, origins.shape).copy()
+    d = (x[:, None] * right + y[:, None] * up) * camera.tan_half - toward
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    origin = toward / camera.tan_half
+    return np.broadcast_to(origin, d.shape).copy(), d
+
+
+def _trimesh(mesh: Mesh) -> object:
+    import trimesh
+
+    return trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
+
+
+def grow_into_gutter(image: NDArray[np.uint8], covered: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """Fill every uncovered texel with the colour of the nearest covered one."""
+    from scipy.ndimage import distance_transform_edt
+
+    if covered.all() or not covered.any():
+        return image
+    _, (iy, ix) = distance_transform_edt(~covered, return_indices=True)
+    return image[iy, ix]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from meshsmith.camera import Camera
+from meshsmith.engines.base import ViewImage
+from meshsmith.mesh import Mesh
+from meshsmith.spec import TextureOptions
+from meshsmith.texturing import texture_mesh
+from meshsmith.texturing.charts import build_atlas
+from meshsmith.texturing.raster import rasterize
+
+
+@pytest.fixture(scope="module")
+def sphere() -> Mesh:
+    s = trimesh.creation.icosphere(subdivisions=5, radius=0.8)
+    return Mesh(vertices=s.vertices.astype(np.float32), faces=s.faces.astype(np.int32))
+
+
+def _uv_areas(uvs: np.ndarray, uv_faces: np.ndarray) -> np.ndarray:
+    t = uvs[uv_faces]
+    a, b = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
+    return 0.5 * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+
+
+def test_atlas_charts_are_inside_the_unit_square_and_do_not_overlap(sphere: Mesh) -> None:
+    atlas = build_atlas(sphere.vertices, sphere.faces, 1024)
+    assert atlas.uvs.min() >= 0 and atlas.uvs.max() <= 1
+    areas = _uv_areas(atlas.uvs, atlas.uv_faces)
+    assert (areas > 0).all()  # every chart is seen from outside: no flipped triangles
+    texels = rasterize(atlas.uvs, atlas.uv_faces, 1024)
+    covered = texels.covered.mean()
+    assert covered == pytest.approx(areas.sum(), rel=0.05)  # no two faces share texels
+    assert covered > 0.45
+
+
+def test_rasterized_barycentrics_reproduce_the_uv_position(sphere: Mesh) -> None:
+    atlas = build_atlas(sphere.vertices, sphere.faces, 256)
+    texels = rasterize(atlas.uvs, atlas.uv_faces, 256)
+    rows, cols = np.nonzero(texels.covered)
+    faces = texels.face[rows, cols]
+    uv = np.einsum("nk,nkd->nd", texels.bary[rows, cols], atlas.uvs[atlas.uv_faces[faces]])
+    assert np.allclose(uv[:, 0] * 256 - 0.5, cols, atol=1e-3)
+    assert np.allclose((1 - uv[:, 1]) * 256 - 0.5, rows, atol=1e-3)
+
+
+def test_projected_texture_colours_front_from_the_photo_and_leaves_no_black_texel(
+    sphere: Mesh,
+) -> None:
+    size = 256
+    rgb = np.zeros((size, size, 3), np.uint8)
+    rgb[:, : size // 2] = (220, 30, 30)  # left half red
+    rgb[:, size // 2 :] = (30, 30, 220)  # right half blue
+    yy, xx = np.mgrid[:size, :size] + 0.5
+    mask = np.hypot(xx - size / 2, yy - size / 2) < 0.8 * size / 2
+    view = ViewImage(rgb=rgb, mask=mask, camera=Camera("front", size, (size / 2, size / 2)))
+    textured = texture_mesh(sphere, {"front": view}, TextureOptions(size=512))
+    image = textured.material.base_color
+    assert image is not None and image.shape == (512, 512, 3)
+    assert (image.sum(axis=2) > 0).all()
+    # per-vertex colour via its UV: x < 0 must be red, x > 0 blue (front and mirrored back)
+    uv_of_vertex = np.zeros((len(sphere.vertices), 2), np.float32)
+    uv_of_vertex[textured.faces.ravel()] = textured.uvs[textured.uv_faces.ravel()]
+    px = np.clip((uv_of_vertex[:, 0] * 512).astype(int), 0, 511)
+    py = np.clip(((1 - uv_of_vertex[:, 1]) * 512).astype(int), 0, 511)
+    colours = image[py, px].astype(int)
+    x = sphere.vertices[:, 0]
+    assert (colours[x < -0.2, 0] > colours[x < -0.2, 2]).mean() > 0.95
+    assert (colours[x > 0.2, 2] > colours[x > 0.2, 0]).mean() > 0.95
