@@ -10,7 +10,8 @@ from meshsmith.pipeline.repair import fill_holes, make_manifold, split_pinched_v
 
 def _box(offset: float) -> tuple[np.ndarray, np.ndarray]:
     b = trimesh.creation.box()
-    return ([*b.vertices, offset, 0, 0]).astype(np.float32), b.faces.astype(np.int32)
+    shift = np.array([offset, 0.0, 0.0])
+    return (np.asarray(b.vertices) + shift).astype(np.float32), b.faces.astype(np.int32)
 
 
 def test_two_cubes_sharing_an_edge_become_manifold() -> None:

@@ -5,28 +5,36 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from meshsmith._arrays import pair_keys
 from meshsmith.mesh import Mesh
+
+
+def half_edges(faces: NDArray[np.integer]) -> NDArray[np.int64]:
+    """(3F, 2) directed edges: all (0, 1) corners, then (1, 2), then (2, 0)."""
+    f = faces.astype(np.int64)
+    return np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
 
 
 def edge_use(faces: NDArray[np.integer]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Undirected edges and how often each is used: ``(edges (E, 2), counts (E,))``."""
-    directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    undirected = np.sort(directed, axis=1).astype(np.int64)
-    edges, counts = np.unique(undirected, axis=0, return_counts=True)
-    return edges, counts
+    undirected = np.sort(half_edges(faces), axis=1)
+    n = int(undirected.max()) + 1 if len(undirected) else 1
+    keys, counts = np.unique(pair_keys(undirected[:, 0], undirected[:, 1], n),
+                             return_counts=True)
+    return np.stack([keys // n, keys % n], axis=1), counts
 
 
 def is_watertight(mesh: Mesh) -> bool:
-    """Closed and 2-manifold on edges, with every edge's two faces consistently wound."""
-    faces = mesh.faces.astype(np.int64)
-    if len(faces) == 0:
+    """Closed and 2-manifold on edges, with every edge's two faces consistently wound:
+    every directed edge occurs once, and so does its reverse."""
+    if len(mesh.faces) == 0:
         return False
-    directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    key = directed[:, 0] * (len(mesh.vertices) + 1) + directed[:, 1]
-    reverse = directed[:, 1] * (len(mesh.vertices) + 1) + directed[:, 0]
-    if len(np.unique(key)) != len(key):
+    d = half_edges(mesh.faces)
+    n = len(mesh.vertices) + 1
+    forward = np.sort(pair_keys(d[:, 0], d[:, 1], n))
+    if (forward[1:] == forward[:-1]).any():
         return False
-    return bool(np.isin(reverse, key, assume_unique=False).all())
+    return bool(np.array_equal(forward, np.sort(pair_keys(d[:, 1], d[:, 0], n))))
 
 
 def signed_volume(mesh: Mesh) -> float:

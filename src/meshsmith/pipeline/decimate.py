@@ -37,8 +37,10 @@ def subdivide(mesh: Mesh) -> Mesh:
     """Split every triangle into four at its edge midpoints (watertightness is kept)."""
     f = mesh.faces.astype(np.int64)
     edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    unique, inverse = np.unique(edges, axis=0, return_inverse=True)
-    mids = mesh.vertices[unique].mean(axis=1).astype(np.float32)
+    n = len(mesh.vertices)
+    unique, inverse = np.unique(edges[:, 0] * n + edges[:, 1], return_inverse=True)
+    ends = mesh.vertices[np.stack([unique // n, unique % n], axis=1)]
+    mids = ends.mean(axis=1).astype(np.float32)
     m = inverse.reshape(3, -1).T + len(mesh.vertices)  # (F, 3): mid of edges 01, 12, 20
     a, b, c = f[:, 0], f[:, 1], f[:, 2]
     faces = np.concatenate([

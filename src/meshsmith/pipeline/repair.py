@@ -11,7 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from meshsmith.mesh import Mesh
-from meshsmith.pipeline.clean import compact, edge_use
+from meshsmith._arrays import isin_ints, pair_keys
+from meshsmith.pipeline.clean import compact, edge_use, half_edges
 
 _MAX_ROUNDS = 8
 
@@ -31,26 +32,23 @@ def _faces_on_bad_edges(faces: NDArray[np.int32]) -> NDArray[np.bool_]:
     """(F,) faces that touch an edge used by more than two faces, or a repeated half-edge."""
     edges, counts = edge_use(faces)
     bad_edges = edges[counts != 2]
-    f = faces.astype(np.int64)
-    directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    n = int(f.max()) + 1
-    key = directed[:, 0] * n + directed[:, 1]
-    _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    directed = half_edges(faces)
+    n = int(directed.max()) + 1
+    _, inv, cnt = np.unique(pair_keys(directed[:, 0], directed[:, 1], n),
+                            return_inverse=True, return_counts=True)
     dup = (cnt[inv] > 1).reshape(3, -1).any(axis=0)
     und = np.sort(directed, axis=1)
-    ukey = und[:, 0] * n + und[:, 1]
-    badk = bad_edges[:, 0] * n + bad_edges[:, 1]
-    return np.asarray(np.isin(ukey, badk).reshape(3, -1).any(axis=0) | dup)
+    on_bad = isin_ints(pair_keys(und[:, 0], und[:, 1], n),
+                       pair_keys(bad_edges[:, 0], bad_edges[:, 1], n))
+    return np.asarray(on_bad.reshape(3, -1).any(axis=0) | dup)
 
 
 def _boundary_half_edges(faces: NDArray[np.int32]) -> NDArray[np.int64]:
     """(B, 2) directed edges that have no opposite half-edge."""
-    f = faces.astype(np.int64)
-    directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    n = int(f.max()) + 1
-    key = directed[:, 0] * n + directed[:, 1]
-    rev = directed[:, 1] * n + directed[:, 0]
-    return directed[~np.isin(rev, key)]
+    directed = half_edges(faces)
+    n = int(directed.max()) + 1
+    key = pair_keys(directed[:, 0], directed[:, 1], n)
+    return directed[~isin_ints(pair_keys(directed[:, 1], directed[:, 0], n), key)]
 
 
 def _drop_until_simple(mesh: Mesh) -> Mesh:
@@ -64,7 +62,7 @@ def _drop_until_simple(mesh: Mesh) -> Mesh:
         bad_v = np.nonzero(starts > 1)[0]
         if len(bad_v) == 0:
             return work
-        drop = np.isin(work.faces, bad_v).any(axis=1)
+        drop = isin_ints(work.faces.ravel(), bad_v).reshape(-1, 3).any(axis=1)
         work = compact(work.with_(faces=work.faces[~drop]))
     return work
 
@@ -125,9 +123,8 @@ def split_pinched_vertices(mesh: Mesh) -> Mesh:
     a, b = corner[match], order[pos[match]]
     graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(3 * nf, 3 * nf))
     _, fan = connected_components(graph, directed=False)
-    pairs = np.stack([corner_v, fan], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    uniq, inverse = np.unique(pair_keys(fan, corner_v, n), return_inverse=True)
     if len(uniq) == len(mesh.vertices):
         return mesh
     faces = inverse.reshape(3, nf).T.astype(np.int32)
-    return Mesh(vertices=mesh.vertices[uniq[:, 0]], faces=faces, material=mesh.material)
+    return Mesh(vertices=mesh.vertices[uniq % n], faces=faces, material=mesh.material)

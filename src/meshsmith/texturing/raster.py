@@ -1,7 +1,8 @@
 """Rasterise triangles in UV space: which face, at which barycentric weights, owns each texel.
 
-Pure numpy: triangles are grouped by the size of their texel bounding box and every group
-is tested against its candidate texel centres at once.
+Pure numpy: each triangle's barycentric weights are affine in the texel position, so they
+are set up once per triangle; triangles are grouped by the size of their texel bounding box
+and every group is tested against its candidate texel centres at once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 _MAX_CANDIDATES = 4_000_000
-_EDGE_EPS = -1e-6
+_EDGE_EPS = np.float32(-1e-5)
 
 
 @dataclass(frozen=True)
@@ -36,41 +37,55 @@ def rasterize(uvs: NDArray[np.float32], uv_faces: NDArray[np.int32], size: int) 
     pts[:, 1] = (1.0 - uvs[:, 1]) * size - 0.5
     tri = pts[uv_faces]  # (F, 3, 2)
     lo = np.ceil(tri.min(axis=1)).astype(np.int64)
-    hi = np.floor(tri.max(axis=1)).astype(np.int64)
-    span = np.maximum(hi - lo + 1, 0).max(axis=1)
+    span = np.floor(tri.max(axis=1)).astype(np.int64) - lo + 1  # (F, 2) texels in x, y
+    coeffs = _edge_functions(tri - lo[:, None, :])
     face = np.full((size, size), -1, dtype=np.int32)
     bary = np.zeros((size, size, 3), dtype=np.float32)
-    bucket = np.ceil(np.log2(np.maximum(span, 1))).astype(np.int64)
-    for b in np.unique(bucket[span > 0]):
-        ids = np.nonzero((bucket == b) & (span > 0))[0]
-        _fill_group(tri, lo, ids, 1 << int(b), size, face, bary)
+    live = (span > 0).all(axis=1) & np.isfinite(coeffs).all(axis=(1, 2))
+    bx = np.ceil(np.log2(np.maximum(span[:, 0], 1))).astype(np.int64)
+    by = np.ceil(np.log2(np.maximum(span[:, 1], 1))).astype(np.int64)
+    group = bx * 64 + by
+    for g in np.unique(group[live]):
+        ids = np.nonzero(live & (group == g))[0]
+        _fill_group(coeffs, lo, ids, (1 << int(g // 64), 1 << int(g % 64)), size, face, bary)
     return TexelMap(face=face, bary=bary)
 
 
-def _fill_group(tri: NDArray[np.float64], lo: NDArray[np.int64], ids: NDArray[np.int64],
-                k: int, size: int, face: NDArray[np.int32], bary: NDArray[np.float32]) -> None:
-    """Test the k x k texel centres above each triangle's lower corner and write hits."""
-    oy, ox = np.mgrid[0:k, 0:k]
-    offsets = np.stack([ox.ravel(), oy.ravel()], axis=1)  # (k*k, 2)
-    chunk = max(1, _MAX_CANDIDATES // (k * k))
+def _edge_functions(tri: NDArray[np.float64]) -> NDArray[np.float32]:
+    """(F, 3, 3) float32: weight k at (x, y) is ``c[k, 0] * x + c[k, 1] * y + c[k, 2]``.
+
+    ``tri`` is given relative to each triangle's lowest texel, so magnitudes stay small.
+    """
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(np.abs(area) > 1e-12, 1.0 / area, np.nan)
+    out = np.empty((len(tri), 3, 3), dtype=np.float64)
+    for k, (p, q) in enumerate(((b, c), (c, a), (a, b))):  # weight of the opposite corner
+        out[:, k, 0] = (p[:, 1] - q[:, 1]) * inv
+        out[:, k, 1] = (q[:, 0] - p[:, 0]) * inv
+        out[:, k, 2] = (p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]) * inv
+    return out.astype(np.float32)
+
+
+def _fill_group(coeffs: NDArray[np.float32], lo: NDArray[np.int64], ids: NDArray[np.int64],
+                k: tuple[int, int], size: int, face: NDArray[np.int32],
+                bary: NDArray[np.float32]) -> None:
+    """Test the kx x ky texel centres from each triangle's lower corner and write hits."""
+    oy, ox = np.mgrid[0:k[1], 0:k[0]]
+    off_x, off_y = ox.ravel(), oy.ravel()
+    chunk = max(1, _MAX_CANDIDATES // off_x.size)
     for start in range(0, len(ids), chunk):
         sel = ids[start:start + chunk]
-        cand = lo[sel][:, None, :] + offsets[None, :, :]  # (n, k*k, 2)
-        w = _barycentric(tri[sel], cand.astype(np.float64))
+        cx = lo[sel, 0:1] + off_x[None, :]  # (n, m)
+        cy = lo[sel, 1:2] + off_y[None, :]
+        c = coeffs[sel]
+        fx = off_x.astype(np.float32)[None, :, None]
+        fy = off_y.astype(np.float32)[None, :, None]
+        w = c[:, None, :, 0] * fx + c[:, None, :, 1] * fy + c[:, None, :, 2]
         inside = (w >= _EDGE_EPS).all(axis=2)
-        inside &= (cand >= 0).all(axis=2) & (cand < size).all(axis=2)
+        inside &= (cx >= 0) & (cx < size) & (cy >= 0) & (cy < size)
         n_idx, c_idx = np.nonzero(inside)
-        x, y = cand[n_idx, c_idx, 0], cand[n_idx, c_idx, 1]
+        x, y = cx[n_idx, c_idx], cy[n_idx, c_idx]
         face[y, x] = sel[n_idx]
         bary[y, x] = np.clip(w[n_idx, c_idx], 0.0, 1.0)
-
-
-def _barycentric(tri: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
-    """tri: (n, 3, 2); p: (n, m, 2). Returns (n, m, 3) barycentric weights."""
-    a, b, c = tri[:, 0:1], tri[:, 1:2], tri[:, 2:3]
-    v0, v1, v2 = b - a, c - a, p - a
-    den = v0[..., 0] * v1[..., 1] - v1[..., 0] * v0[..., 1]
-    den = np.where(np.abs(den) < 1e-12, np.inf, den)
-    wb = (v2[..., 0] * v1[..., 1] - v1[..., 0] * v2[..., 1]) / den
-    wc = (v0[..., 0] * v2[..., 1] - v2[..., 0] * v0[..., 1]) / den
-    return np.stack([1.0 - wb - wc, wb, wc], axis=-1)
