@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from meshsmith.mesh import Mesh
 from meshsmith._arrays import isin_ints, pair_keys
+from meshsmith.mesh import Mesh
 from meshsmith.pipeline.clean import compact, edge_use, half_edges
 
 _MAX_ROUNDS = 8
