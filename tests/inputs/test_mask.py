@@ -65,6 +65,18 @@ def test_light_grey_object_on_white_is_found_whole() -> None:
     assert scenes.iou(_mask(rgb), truth) > 0.95
 
 
+def test_white_object_with_a_coloured_logo_on_white_is_found_whole() -> None:
+    # a white van on a white backdrop: only a faint shade separates its body from the backdrop
+    background = scenes.white_background(HEIGHT, WIDTH)
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH]
+    body = ((np.abs(xs - WIDTH / 2) < WIDTH * 0.3) & (np.abs(ys - HEIGHT / 2) < HEIGHT * 0.2))
+    logo = np.hypot(xs - WIDTH / 2, ys - HEIGHT / 2) < HEIGHT * 0.08
+    layers = [(body.astype(float), np.array([228.0, 228.0, 230.0])),
+              (logo.astype(float), np.array([40.0, 120.0, 200.0]))]
+    rgb = scenes.compose(background, layers, noise=0.8)
+    assert scenes.iou(_mask(rgb), body) > 0.95
+
+
 def test_object_cut_by_the_frame_edge_is_kept() -> None:
     background = scenes.white_background(HEIGHT, WIDTH)
     cover = scenes.disc_coverage(HEIGHT, WIDTH, WIDTH * 0.5, HEIGHT * 0.9, HEIGHT * 0.3)

@@ -39,7 +39,7 @@ WORK_SIDE = 512
 #: Smallest accepted foreground, as a share of the image area.
 MIN_FOREGROUND = 0.005
 #: Distances to the background below this (Lab units) never count as foreground.
-MIN_THRESHOLD = 9.0
+MIN_THRESHOLD = 3.0
 #: Background-coloured holes smaller than this share of the working copy are filled anyway.
 MIN_HOLE = 0.0002
 _GRABCUT_ROUNDS = 3

@@ -23,7 +23,7 @@ from meshsmith.texturing.raster import TexelMap
 
 FACING_POWER = 2.0
 DEPTH_TOLERANCE = 0.02     # world units (the object spans about 2)
-DEPTH_MAP_MAX = 768        # depth maps are ray cast at most at this size
+DEPTH_MAP_MAX = 512        # depth maps are ray cast at most at this size
 UNSEEN_WEIGHT = 1e-3
 
 
