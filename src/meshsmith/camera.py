@@ -81,10 +81,11 @@ class Camera:
         row = self.pixel_rows(p[:, 1], scale)
         return col, row, scale.astype(np.float32)
 
-    def view_directions(self, points: NDArray[np.floating]) -> NDArray[np.float64]:
-        """(M, 3) unit vectors from each world point toward this camera."""
+    def view_directions(self, points: NDArray[np.floating]) -> NDArray[np.float32]:
+        """(M, 3) float32 unit vectors from each world point toward this camera."""
         pos = self.position()
         if pos is None:
-            return np.broadcast_to(self.toward, (len(points), 3)).copy()
-        d = pos[None, :] - np.asarray(points, dtype=np.float64)
-        return d / np.linalg.norm(d, axis=1, keepdims=True)
+            return np.broadcast_to(self.toward.astype(np.float32), (len(points), 3))
+        d = pos.astype(np.float32)[None, :] - np.asarray(points, dtype=np.float32)
+        d *= (1.0 / np.sqrt(np.einsum("ij,ij->i", d, d)))[:, None]
+        return d

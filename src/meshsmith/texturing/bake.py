@@ -10,6 +10,8 @@ the charts, so no texel is left unset.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,6 +27,7 @@ FACING_POWER = 2.0
 DEPTH_TOLERANCE = 0.02     # world units (the object spans about 2)
 DEPTH_MAP_MAX = 512        # depth maps are ray cast at most at this size
 UNSEEN_WEIGHT = 1e-3
+BAKE_THREADS = 2           # views are projected concurrently (numpy, OpenCV, Embree)
 
 
 def bake(mesh: Mesh, texels: TexelMap, views: Mapping[str, ViewImage]) -> NDArray[np.uint8]:
@@ -44,15 +47,14 @@ def bake(mesh: Mesh, texels: TexelMap, views: Mapping[str, ViewImage]) -> NDArra
 def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.float32],
                 views: Mapping[str, ViewImage]) -> NDArray[np.uint8]:
     """(N, 3) uint8 colours for surface points (N, 3) with unit normals (N, 3)."""
-    total = np.zeros((len(points), 3), dtype=np.float64)
-    weight = np.zeros(len(points), dtype=np.float64)
-    best = np.full(len(points), -np.inf)
-    fallback = np.zeros((len(points), 3), dtype=np.float64)
-    for view in views.values():
-        facing = np.einsum("nd,nd->n", normals, view.camera.view_directions(points))
-        color = _sample_color(view, points)
-        seen = visible(mesh, view.camera, points) & (facing > 0)
-        wv = np.where(seen, np.clip(facing, 0, 1) ** FACING_POWER, 0.0)
+    total = np.zeros((len(points), 3), dtype=np.float32)
+    weight = np.zeros(len(points), dtype=np.float32)
+    best = np.full(len(points), -np.inf, dtype=np.float32)
+    fallback = np.zeros((len(points), 3), dtype=np.float32)
+    tracer = _ray_tracer(mesh)
+    with ThreadPoolExecutor(max_workers=BAKE_THREADS) as pool:
+        looks = list(pool.map(lambda v: _look(v, tracer, points, normals), views.values()))
+    for facing, color, wv in looks:
         total += wv[:, None] * color
         weight += wv
         better = facing > best
@@ -62,7 +64,17 @@ def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.flo
     return np.clip(np.rint(total / weight[:, None]), 0, 255).astype(np.uint8)
 
 
-def _sample_color(view: ViewImage, points: NDArray[np.float32]) -> NDArray[np.float64]:
+def _look(view: ViewImage, tracer: Any, points: NDArray[np.float32],
+          normals: NDArray[np.float32]) -> tuple[NDArray[np.float32], ...]:
+    """One view's ``(facing (N,), colour (N, 3), blend weight (N,))`` for the points."""
+    facing = np.einsum("nd,nd->n", normals, view.camera.view_directions(points))
+    color = _sample_color(view, points)
+    seen = visible(tracer, view.camera, points) & (facing > 0)
+    weight = np.where(seen, np.clip(facing, 0, 1) ** FACING_POWER, 0.0).astype(np.float32)
+    return facing, color, weight
+
+
+def _sample_color(view: ViewImage, points: NDArray[np.float32]) -> NDArray[np.float32]:
     """(N, 3) colours of the view at the points' projections, background replaced by the
     nearest object colour so silhouette edges never pick up the backdrop."""
     col, row, _ = view.camera.project(points)
@@ -72,7 +84,7 @@ def _sample_color(view: ViewImage, points: NDArray[np.float32]) -> NDArray[np.fl
     cols = np.pad(col, (0, pad)).reshape(-1, 4096)
     rows = np.pad(row, (0, pad)).reshape(-1, 4096)
     out = cv2.remap(image, cols, rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.asarray(out.reshape(-1, 3)[:n], dtype=np.float64)
+    return np.asarray(out.reshape(-1, 3)[:n], dtype=np.float32)
 
 
 def extend_foreground(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
@@ -86,9 +98,9 @@ def extend_foreground(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArra
     return rgb[iy, ix]
 
 
-def visible(mesh: Mesh, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
+def visible(tracer: Any, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
     """(N,) whether each surface point is the first surface its camera ray meets."""
-    depth = depth_map(mesh, camera)
+    depth = depth_map(tracer, camera)
     scale = depth.shape[0] / camera.size
     col, row, _ = camera.project(points)
     c = np.clip(np.rint((col + 0.5) * scale - 0.5), 0, depth.shape[1] - 1).astype(np.int64)
@@ -97,17 +109,16 @@ def visible(mesh: Mesh, camera: Camera, points: NDArray[np.float32]) -> NDArray[
     return np.asarray(toward >= depth[r, c] - DEPTH_TOLERANCE)
 
 
-def depth_map(mesh: Mesh, camera: Camera) -> NDArray[np.float32]:
-    """(D, D) float32: the toward-camera coordinate of the first hit per pixel (-inf: none)."""
-    from trimesh.ray.ray_pyembree import RayMeshIntersector
+def depth_map(tracer: Any, camera: Camera) -> NDArray[np.float32]:
+    """(D, D) float32: the toward-camera coordinate of the first hit per pixel (-inf: none).
 
+    ``tracer`` is the mesh's :func:`_ray_tracer`.
+    """
     size = min(camera.size, DEPTH_MAP_MAX)
     small = Camera(camera.slot, size, (camera.center[0] * size / camera.size,
                                        camera.center[1] * size / camera.size), camera.tan_half)
     origins, dirs = _pixel_rays(small)
-    tm = _trimesh(mesh)
-    locs, ray_idx, _ = RayMeshIntersector(tm).intersects_location(origins, dirs,
-                                                                  multiple_hits=False)
+    locs, ray_idx, _ = tracer.intersects_location(origins, dirs, multiple_hits=False)
     depth = np.full(size * size, -np.inf, dtype=np.float32)
     depth[ray_idx] = locs @ camera.toward
     return depth.reshape(size, size)
@@ -130,10 +141,12 @@ def _pixel_rays(camera: Camera) -> tuple[NDArray[np.float64], NDArray[np.float64
     return np.broadcast_to(origin, d.shape).copy(), d
 
 
-def _trimesh(mesh: Mesh) -> object:
+def _ray_tracer(mesh: Mesh) -> Any:
+    """An Embree ray intersector over the mesh, built once and shared by every view."""
     import trimesh
+    from trimesh.ray.ray_pyembree import RayMeshIntersector
 
-    return trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
+    return RayMeshIntersector(trimesh.Trimesh(mesh.vertices, mesh.faces, process=False))
 
 
 def grow_into_gutter(image: NDArray[np.uint8], covered: NDArray[np.bool_]) -> NDArray[np.uint8]:
