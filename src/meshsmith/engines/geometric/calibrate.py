@@ -1,9 +1,9 @@
 """Estimate the field of view of one camera circling the object, from silhouettes alone.
 
-With the right field of view, the views' cones agree: the hull they carve re-projects onto
-every silhouette. With a wrong one they disagree, the hull shrinks, and its projections
-cover less of each silhouette. We pick the field of view whose hull explains the
-silhouettes best: orthographic up to about 60 degrees across the frame.
+With the right field of view, the views' cones agree: every silhouette pixel's ray meets
+the hull the other views carve. With a wrong one they disagree and some rays miss it. We
+pick the field of view whose hull explains the silhouettes best: orthographic up to about
+60 degrees across the frame.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from meshsmith.camera import Camera
-from meshsmith.engines.geometric.field import SilhouetteCone, VisualHull
+from meshsmith.engines.geometric.field import SilhouetteCone
 
 MAX_TAN_HALF = 0.6      # about 62 degrees across the framed view
 COARSE_STEPS = 13
 REFINE_STEPS = 7
-GRID = 112              # hull samples per axis while scoring (denser than the pixels)
+RAY_SAMPLES = 96        # depths sampled along each silhouette pixel's ray
+TIE_TOLERANCE = 0.002   # scores this close to the best count as equally good
 IMAGE = 64              # silhouette resolution while scoring
 EXTENT = 1.3
 
@@ -43,32 +44,48 @@ def estimate_tan_half(masks: Mapping[str, NDArray[np.bool_]],
 
 def _best(candidates: NDArray[np.float64], masks: Mapping[str, NDArray[np.bool_]],
           centers: Mapping[str, tuple[float, float]]) -> float:
-    scores = [consistency(float(t), masks, centers) for t in candidates]
-    return float(candidates[int(np.argmax(scores))])
+    """The middle of the candidates that explain the silhouettes (nearly) best.
+
+    Symmetric objects (a bottle) explain their silhouettes equally well over a range of
+    fields of view; the middle of that range is the least committal choice.
+    """
+    scores = np.array([consistency(float(t), masks, centers) for t in candidates])
+    near_best = candidates[scores >= scores.max() - TIE_TOLERANCE]
+    return float(near_best.mean())
 
 
 def consistency(tan_half: float, masks: Mapping[str, NDArray[np.bool_]],
                 centers: Mapping[str, tuple[float, float]]) -> float:
-    """Mean IoU between each silhouette and the re-projection of the hull they carve."""
+    """Mean share of each silhouette that the hull carved by the views re-projects onto.
+
+    A silhouette pixel is explained when its viewing ray meets the intersection of the
+    other views' cones; the ray is sampled at :data:`RAY_SAMPLES` depths.
+    """
     cams = {s: Camera(s, IMAGE, centers[s], tan_half) for s in masks}
-    hull = VisualHull(tuple(SilhouetteCone.from_mask(cams[s], masks[s]) for s in masks))
-    axis = np.linspace(-EXTENT, EXTENT, GRID, dtype=np.float32)
-    inside = hull.grid((axis, axis, axis)) > 0
-    if not inside.any():
-        return 0.0
-    points = axis[np.argwhere(inside)]
-    return float(np.mean([_iou(_splat(cams[s], points), masks[s]) for s in masks]))
+    cones = {s: SilhouetteCone.from_mask(cams[s], masks[s]) for s in masks}
+    shares = []
+    for slot, mask in masks.items():
+        rays = _ray_points(cams[slot], mask)
+        inside = np.ones(rays.shape[:2], dtype=bool)
+        for other, cone in cones.items():
+            if other != slot:
+                inside &= cone.at(rays) > 0
+        shares.append(float(inside.any(axis=1).mean()) if len(rays) else 0.0)
+    return float(np.mean(shares))
 
 
-def _splat(camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
-    """(IMAGE, IMAGE) bool image of where the points land, closed over voxel gaps."""
-    col, row, _ = camera.project(points)
-    c = np.clip(np.rint(col).astype(np.int64), 0, IMAGE - 1)
-    r = np.clip(np.rint(row).astype(np.int64), 0, IMAGE - 1)
-    image = np.zeros((IMAGE, IMAGE), dtype=np.uint8)
-    image[r, c] = 1
-    kernel = np.ones((3, 3), np.uint8)
-    return np.asarray(cv2.morphologyEx(image, cv2.MORPH_CLOSE, kernel) > 0)
+def _ray_points(camera: Camera, mask: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """(P, K, 3) world points along the rays of the mask's pixels, K depths each."""
+    rows, cols = np.nonzero(mask)
+    half = camera.size / 2
+    u = (cols + 0.5 - camera.center[0]) / half
+    v = -(rows + 0.5 - camera.center[1]) / half
+    depth = np.linspace(-EXTENT, EXTENT, RAY_SAMPLES, dtype=np.float32)
+    scale = 1.0 - depth * camera.tan_half  # (K,)
+    right, up, toward = camera.basis.astype(np.float32)
+    pts = ((u[:, None] * scale)[..., None] * right + (v[:, None] * scale)[..., None] * up
+           + depth[None, :, None] * toward)
+    return pts.astype(np.float32)
 
 
 def _iou(a: NDArray[np.bool_], b: NDArray[np.bool_]) -> float:

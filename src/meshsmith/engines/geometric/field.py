@@ -20,6 +20,7 @@ from meshsmith.engines.geometric.silhouette import inflation_height, signed_dist
 
 _OUTSIDE = -1.0
 _REMAP_ROWS = 16384
+_REMAP_WIDTH = 4096
 Axes = tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]
 
 
@@ -41,15 +42,16 @@ def sample_maps(image: NDArray[np.float32], cols: NDArray[np.float32],
     Any map shape is accepted; returns float32 of that shape, ``outside`` beyond the image.
     """
     shape = cols.shape
-    width = shape[-1] if len(shape) > 1 else shape[0]
-    c = np.ascontiguousarray(cols, dtype=np.float32).reshape(-1, width)
-    r = np.ascontiguousarray(rows, dtype=np.float32).reshape(-1, width)
+    width = shape[-1] if len(shape) > 1 and shape[-1] <= _REMAP_ROWS else _REMAP_WIDTH
+    pad = (-cols.size) % width
+    c = np.pad(np.asarray(cols, dtype=np.float32).ravel(), (0, pad)).reshape(-1, width)
+    r = np.pad(np.asarray(rows, dtype=np.float32).ravel(), (0, pad)).reshape(-1, width)
     out = np.empty(c.shape, dtype=np.float32)
     for start in range(0, c.shape[0], _REMAP_ROWS):
         stop = start + _REMAP_ROWS
         out[start:stop] = cv2.remap(image, c[start:stop], r[start:stop], cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_CONSTANT, borderValue=outside)
-    return out.reshape(shape)
+    return out.ravel()[: cols.size].reshape(shape)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,12 @@ class SilhouetteCone:
 
     def grid(self, axes: Axes) -> NDArray[np.float32]:
         return self.view.grid(axes, scaled=True)
+
+    def at(self, points: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(..., 3) world points -> (...) constraint values in world units."""
+        col, row, scale = self.view.camera.project(points.reshape(-1, 3))
+        values = sample_maps(self.view.image, col, row, self.view.outside) * scale
+        return values.reshape(points.shape[:-1])
 
 
 @dataclass(frozen=True)
