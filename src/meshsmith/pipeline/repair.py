@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from meshsmith._arrays import isin_ints, pair_keys
 from meshsmith.mesh import Mesh
-from meshsmith.pipeline.clean import compact, edge_use, half_edges
+from meshsmith.pipeline.clean import compact, half_edges
 
 _MAX_ROUNDS = 8
 
@@ -29,18 +29,21 @@ def make_manifold(mesh: Mesh) -> Mesh:
 
 
 def _faces_on_bad_edges(faces: NDArray[np.int32]) -> NDArray[np.bool_]:
-    """(F,) faces that touch an edge used by more than two faces, or a repeated half-edge."""
-    edges, counts = edge_use(faces)
-    bad_edges = edges[counts != 2]
+    """(F,) faces with a half-edge that repeats (an edge of more than two faces, or two
+    faces wound the same way) or has no opposite half-edge."""
     directed = half_edges(faces)
     n = int(directed.max()) + 1
-    _, inv, cnt = np.unique(pair_keys(directed[:, 0], directed[:, 1], n),
-                            return_inverse=True, return_counts=True)
-    dup = (cnt[inv] > 1).reshape(3, -1).any(axis=0)
-    und = np.sort(directed, axis=1)
-    on_bad = isin_ints(pair_keys(und[:, 0], und[:, 1], n),
-                       pair_keys(bad_edges[:, 0], bad_edges[:, 1], n))
-    return np.asarray(on_bad.reshape(3, -1).any(axis=0) | dup)
+    keys = pair_keys(directed[:, 0], directed[:, 1], n)
+    order = np.argsort(keys)
+    ordered = keys[order]
+    repeat = np.zeros(len(keys), dtype=bool)
+    same = ordered[1:] == ordered[:-1]
+    repeat[order[1:][same]] = True
+    repeat[order[:-1][same]] = True
+    pos = np.clip(np.searchsorted(ordered, pair_keys(directed[:, 1], directed[:, 0], n)),
+                  0, len(keys) - 1)
+    lonely = ordered[pos] != pair_keys(directed[:, 1], directed[:, 0], n)
+    return np.asarray((repeat | lonely).reshape(3, -1).any(axis=0))
 
 
 def _boundary_half_edges(faces: NDArray[np.int32]) -> NDArray[np.int64]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -46,45 +47,60 @@ def bake(mesh: Mesh, texels: TexelMap, views: Mapping[str, ViewImage]) -> NDArra
 
 def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.float32],
                 views: Mapping[str, ViewImage]) -> NDArray[np.uint8]:
-    """(N, 3) uint8 colours for surface points (N, 3) with unit normals (N, 3)."""
-    total = np.zeros((len(points), 3), dtype=np.float32)
-    weight = np.zeros(len(points), dtype=np.float32)
-    best = np.full(len(points), -np.inf, dtype=np.float32)
-    fallback = np.zeros((len(points), 3), dtype=np.float32)
+    """(N, 3) uint8 colours for surface points (N, 3) with unit normals (N, 3).
+
+    Seen points blend the views that see them; unseen points take the colour of the view
+    they face most, ignoring occlusion.
+    """
+    views_list = [_Projector(v.camera, extend_foreground(v.rgb, v.mask).astype(np.float32))
+                  for v in views.values()]
+    cams = [v.camera for v in views_list]
+    facing = np.stack([np.einsum("nd,nd->n", normals, c.view_directions(points)) for c in cams])
     tracer = _ray_tracer(mesh)
     with ThreadPoolExecutor(max_workers=BAKE_THREADS) as pool:
-        looks = list(pool.map(lambda v: _look(v, tracer, points, normals), views.values()))
-    for facing, color, wv in looks:
-        total += wv[:, None] * color
-        weight += wv
-        better = facing > best
-        fallback[better], best[better] = color[better], facing[better]
-    unseen = weight < UNSEEN_WEIGHT
-    total[unseen], weight[unseen] = fallback[unseen], 1.0
+        looks = list(pool.map(lambda k: _look(views_list[k], facing[k], tracer, points),
+                              range(len(views_list))))
+    total = np.zeros((len(points), 3), dtype=np.float32)
+    weight = np.zeros(len(points), dtype=np.float32)
+    for idx, wv, color in looks:
+        total[idx] += wv[:, None] * color
+        weight[idx] += wv
+    unseen = np.nonzero(weight < UNSEEN_WEIGHT)[0]
+    nearest = np.argmax(facing[:, unseen], axis=0)
+    for k, view in enumerate(views_list):
+        pick = unseen[nearest == k]
+        total[pick], weight[pick] = view.colors(points[pick]), 1.0
     return np.clip(np.rint(total / weight[:, None]), 0, 255).astype(np.uint8)
 
 
-def _look(view: ViewImage, tracer: Any, points: NDArray[np.float32],
-          normals: NDArray[np.float32]) -> tuple[NDArray[np.float32], ...]:
-    """One view's ``(facing (N,), colour (N, 3), blend weight (N,))`` for the points."""
-    facing = np.einsum("nd,nd->n", normals, view.camera.view_directions(points))
-    color = _sample_color(view, points)
-    seen = visible(tracer, view.camera, points) & (facing > 0)
-    weight = np.where(seen, np.clip(facing, 0, 1) ** FACING_POWER, 0.0).astype(np.float32)
-    return facing, color, weight
+def _look(view: _Projector, facing: NDArray[np.float32], tracer: Any,
+          points: NDArray[np.float32]
+          ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
+    """The points one view sees: ``(indices (M,), blend weights (M,), colours (M, 3))``."""
+    idx = np.nonzero(facing > 0)[0]
+    idx = idx[visible(tracer, view.camera, points[idx])]
+    weight = (np.clip(facing[idx], 0, 1) ** FACING_POWER).astype(np.float32)
+    return idx, weight, view.colors(points[idx])
 
 
-def _sample_color(view: ViewImage, points: NDArray[np.float32]) -> NDArray[np.float32]:
-    """(N, 3) colours of the view at the points' projections, background replaced by the
-    nearest object colour so silhouette edges never pick up the backdrop."""
-    col, row, _ = view.camera.project(points)
-    image = extend_foreground(view.rgb, view.mask).astype(np.float32)
-    n = len(points)
-    pad = (-n) % 4096
-    cols = np.pad(col, (0, pad)).reshape(-1, 4096)
-    rows = np.pad(row, (0, pad)).reshape(-1, 4096)
-    out = cv2.remap(image, cols, rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.asarray(out.reshape(-1, 3)[:n], dtype=np.float32)
+@dataclass(frozen=True)
+class _Projector:
+    """A view's camera and its colour image, background replaced by the nearest object
+    colour so silhouette edges never pick up the backdrop. image: (S, S, 3) float32."""
+
+    camera: Camera
+    image: NDArray[np.float32]
+
+    def colors(self, points: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(N, 3) float32 colours at the points' projections (bilinear)."""
+        col, row, _ = self.camera.project(points)
+        n = len(points)
+        pad = (-n) % 4096
+        cols = np.pad(col, (0, pad)).reshape(-1, 4096)
+        rows = np.pad(row, (0, pad)).reshape(-1, 4096)
+        out = cv2.remap(self.image, cols, rows, cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+        return np.asarray(out.reshape(-1, 3)[:n], dtype=np.float32)
 
 
 def extend_foreground(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.uint8]:

@@ -77,15 +77,6 @@ def test_reconstruction_is_deterministic() -> None:
     assert np.array_equal(first.faces, second.faces)
 
 
-def test_keeps_only_the_largest_piece() -> None:
-    yy, xx = np.mgrid[:SIZE, :SIZE] + 0.5
-    two = _disc(100) | (np.hypot(xx - 40, yy - 40) < 12)
-    mesh = _reconstruct({"front": _view("front", two)})
-    assert is_watertight(mesh)
-    extent = np.ptp(mesh.vertices, axis=0)
-    assert abs(extent[0] - extent[1]) / extent[1] < 0.03  # the small disc is gone
-
-
 def test_higher_resolution_gives_finer_detail() -> None:
     views = {"front": _view("front", _disc(120))}
     coarse = GeometricEngine().reconstruct(views, GeometryOptions(resolution="512")).mesh

@@ -19,7 +19,6 @@ from meshsmith.engines.geometric.field import (
 )
 from meshsmith.inputs import FramedView, frame_shared, frame_view
 from meshsmith.mesh import Mesh
-from meshsmith.pipeline.clean import largest_component, orient_outward
 from meshsmith.spec import SLOTS, GeometryOptions
 
 FILL = 0.88            # fraction of the framed view the object spans
@@ -43,7 +42,7 @@ class GeometricEngine(Engine):
         progress(0.1)
         lattice = surface.fine_lattice(*object_bounds(field), options.grid_size)
         verts, faces = surface.extract(field, lattice, lambda f: progress(0.1 + 0.85 * f))
-        mesh = orient_outward(largest_component(Mesh(vertices=verts, faces=faces)))
+        mesh = Mesh(vertices=verts, faces=faces)
         images = {s: ViewImage(framed[s].rgb, framed[s].mask, cameras[s]) for s in framed}
         return Reconstruction(mesh=mesh, views=images)
 

@@ -108,6 +108,17 @@ def _mesh_block(field: Field, lattice: Lattice, block: NDArray[np.int64]
     return verts + start, faces[:, ::-1].astype(np.int32)
 
 
+def _first_of_equal_rows(rows: NDArray[np.float64]) -> NDArray[np.int64]:
+    """For each row of (N, 3), the index of the first row exactly equal to it."""
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    new_group = np.concatenate([[True], (ordered[1:] != ordered[:-1]).any(axis=1)])
+    group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(rows)), 0))
+    first = np.empty(len(rows), dtype=np.int64)
+    first[order] = order[group_start]
+    return first
+
+
 def _weld_seams(parts: list[tuple[NDArray[np.float64], NDArray[np.int32]]],
                 lattice: Lattice) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
     """Join block meshes, merging only vertices that lie on a block boundary plane."""
@@ -117,9 +128,7 @@ def _weld_seams(parts: list[tuple[NDArray[np.float64], NDArray[np.int32]]],
     on_seam = np.any(np.mod(verts, BLOCK) == 0, axis=1)
     remap = np.arange(len(verts))
     seam_idx = np.nonzero(on_seam)[0]
-    _, first, inverse = np.unique(verts[seam_idx], axis=0, return_index=True,
-                                  return_inverse=True)
-    remap[seam_idx] = seam_idx[first][inverse.reshape(-1)]
+    remap[seam_idx] = seam_idx[_first_of_equal_rows(verts[seam_idx])]
     keep, compact = np.unique(remap, return_inverse=True)
     world = lattice.origin + verts[keep] * lattice.step
     return world.astype(np.float32), compact[faces].astype(np.int32)
