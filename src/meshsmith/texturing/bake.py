@@ -73,7 +73,7 @@ def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.flo
     return np.clip(np.rint(total / weight[:, None]), 0, 255).astype(np.uint8)
 
 
-def _look(view: _Projector, facing: NDArray[np.float32], tracer: Any,
+def _look(view: _Projector, facing: NDArray[np.float32], tracer: _Tracer,
           points: NDArray[np.float32]
           ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
     """The points one view sees: ``(indices (M,), blend weights (M,), colours (M, 3))``."""
@@ -114,7 +114,7 @@ def extend_foreground(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArra
     return rgb[iy, ix]
 
 
-def visible(tracer: Any, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
+def visible(tracer: _Tracer, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
     """(N,) whether each surface point is the first surface its camera ray meets."""
     depth = depth_map(tracer, camera)
     scale = depth.shape[0] / camera.size
@@ -125,7 +125,7 @@ def visible(tracer: Any, camera: Camera, points: NDArray[np.float32]) -> NDArray
     return np.asarray(toward >= depth[r, c] - DEPTH_TOLERANCE)
 
 
-def depth_map(tracer: Any, camera: Camera) -> NDArray[np.float32]:
+def depth_map(tracer: _Tracer, camera: Camera) -> NDArray[np.float32]:
     """(D, D) float32: the toward-camera coordinate of the first hit per pixel (-inf: none).
 
     ``tracer`` is the mesh's :func:`_ray_tracer`.
@@ -134,9 +134,9 @@ def depth_map(tracer: Any, camera: Camera) -> NDArray[np.float32]:
     small = Camera(camera.slot, size, (camera.center[0] * size / camera.size,
                                        camera.center[1] * size / camera.size), camera.tan_half)
     origins, dirs = _pixel_rays(small)
-    locs, ray_idx, _ = tracer.intersects_location(origins, dirs, multiple_hits=False)
     depth = np.full(size * size, -np.inf, dtype=np.float32)
-    depth[ray_idx] = locs @ camera.toward
+    ray_idx, hits = tracer.first_hits(origins, dirs)
+    depth[ray_idx] = hits @ camera.toward
     return depth.reshape(size, size)
 
 
@@ -157,12 +157,37 @@ def _pixel_rays(camera: Camera) -> tuple[NDArray[np.float64], NDArray[np.float64
     return np.broadcast_to(origin, d.shape).copy(), d
 
 
-def _ray_tracer(mesh: Mesh) -> Any:
-    """An Embree ray intersector over the mesh, built once and shared by every view."""
+@dataclass(frozen=True)
+class _Tracer:
+    """An Embree ray intersector over one mesh, built once and shared by every view."""
+
+    intersector: Any
+    vertices: NDArray[np.float64]
+    faces: NDArray[np.int64]
+
+    def first_hits(self, origins: NDArray[np.float64], dirs: NDArray[np.float64]
+                   ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """``(ray indices (H,), hit points (H, 3))`` of the rays that hit the surface."""
+        tri = self.intersector.intersects_first(origins, dirs)
+        ray = np.nonzero(tri >= 0)[0]
+        corners = self.vertices[self.faces[tri[ray]]]  # (H, 3, 3)
+        normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        o, d = origins[ray], dirs[ray]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (np.einsum("ij,ij->i", corners[:, 0] - o, normal)
+                 / np.einsum("ij,ij->i", d, normal))
+        keep = np.isfinite(t)
+        return ray[keep], o[keep] + t[keep, None] * d[keep]
+
+
+def _ray_tracer(mesh: Mesh) -> _Tracer:
+    """Build the shared ray tracer for ``mesh``."""
     import trimesh
     from trimesh.ray.ray_pyembree import RayMeshIntersector
 
-    return RayMeshIntersector(trimesh.Trimesh(mesh.vertices, mesh.faces, process=False))
+    tm = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
+    return _Tracer(RayMeshIntersector(tm), mesh.vertices.astype(np.float64),
+                   mesh.faces.astype(np.int64))
 
 
 def grow_into_gutter(image: NDArray[np.uint8], covered: NDArray[np.bool_]) -> NDArray[np.uint8]:

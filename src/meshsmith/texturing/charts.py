@@ -20,7 +20,7 @@ _PLANES = ((2, 1, -1), (2, 1, 1), (0, 2, -1), (0, 2, 1), (0, 1, 1), (0, 1, -1))
 SMOOTHING_ROUNDS = 3
 MIN_FACING = 0.35       # never assign a face a direction it faces less than this
 GUTTER_TEXELS = 3
-PACK_SEARCH_STEPS = 14
+PACK_SEARCH_STEPS = 10
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,23 @@ def sample_maps(image: NDArray[np.float32], cols: NDArray[np.float32],
     """
     shape = cols.shape
     width = shape[-1] if len(shape) > 1 and shape[-1] <= _REMAP_ROWS else _REMAP_WIDTH
-    pad = (-cols.size) % width
-    c = np.pad(np.asarray(cols, dtype=np.float32).ravel(), (0, pad)).reshape(-1, width)
-    r = np.pad(np.asarray(rows, dtype=np.float32).ravel(), (0, pad)).reshape(-1, width)
+    c = _rows_of(cols, width)
+    r = _rows_of(rows, width)
     out = np.empty(c.shape, dtype=np.float32)
     for start in range(0, c.shape[0], _REMAP_ROWS):
         stop = start + _REMAP_ROWS
         out[start:stop] = cv2.remap(image, c[start:stop], r[start:stop], cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_CONSTANT, borderValue=outside)
     return out.ravel()[: cols.size].reshape(shape)
+
+
+def _rows_of(values: NDArray[np.float32], width: int) -> NDArray[np.float32]:
+    """``values`` flattened to float32 rows of ``width``, zero-padded at the end."""
+    flat = np.asarray(values, dtype=np.float32).reshape(-1)
+    pad = (-flat.size) % width
+    if pad:
+        flat = np.concatenate([flat, np.zeros(pad, np.float32)])
+    return np.ascontiguousarray(flat.reshape(-1, width))
 
 
 @dataclass(frozen=True)
