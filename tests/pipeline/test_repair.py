@@ -14,15 +14,19 @@ def _box(offset: float) -> tuple[np.ndarray, np.ndarray]:
     return (np.asarray(b.vertices) + shift).astype(np.float32), b.faces.astype(np.int32)
 
 
-def test_two_cubes_sharing_an_edge_become_manifold() -> None:
+def _two_welded_cubes(shift: list[float]) -> Mesh:
+    """Two unit cubes, the second moved by ``shift``, with coincident corners merged."""
     v0, f0 = _box(0.0)
-    v1, f1 = _box(1.0)
-    v1 = v1 + np.float32([0, 1, 0])  # touch along one edge only
-    verts = np.concatenate([v0, v1])
+    v1, f1 = _box(0.0)
+    verts = np.concatenate([v0, v1 + np.float32(shift)])
     faces = np.concatenate([f0, f1 + len(v0)])
     _, inverse = np.unique(verts.round(6), axis=0, return_inverse=True)
-    _welded, first = np.unique(inverse, return_index=True)
-    mesh = Mesh(vertices=verts[first], faces=inverse.reshape(-1)[faces].astype(np.int32))
+    _, first = np.unique(inverse, return_index=True)
+    return Mesh(vertices=verts[first], faces=inverse.reshape(-1)[faces].astype(np.int32))
+
+
+def test_two_cubes_sharing_an_edge_become_manifold() -> None:
+    mesh = _two_welded_cubes([1, 1, 0])  # touch along one edge only
     _, counts = edge_use(mesh.faces)
     assert (counts > 2).any()
     fixed = make_manifold(mesh)
@@ -39,13 +43,6 @@ def test_fill_holes_closes_an_open_box() -> None:
 
 
 def test_pinched_vertex_is_split_per_fan() -> None:
-    v0, f0 = _box(0.0)
-    v1, f1 = _box(1.0)
-    v1 = v1 + np.float32([0, 1, 1])  # touch at one corner only
-    verts = np.concatenate([v0, v1])
-    faces = np.concatenate([f0, f1 + len(v0)])
-    _, inverse = np.unique(verts.round(6), axis=0, return_inverse=True)
-    _, first = np.unique(inverse, return_index=True)
-    mesh = Mesh(vertices=verts[first], faces=inverse.reshape(-1)[faces].astype(np.int32))
+    mesh = _two_welded_cubes([1, 1, 1])  # touch at one corner only
     assert len(mesh.vertices) == 15
     assert len(split_pinched_vertices(mesh).vertices) == 16
