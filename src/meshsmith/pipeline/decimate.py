@@ -61,7 +61,8 @@ def _simplify(mesh: Mesh, target: int) -> Mesh:
     import fast_simplification
 
     points, faces = fast_simplification.simplify(
-        mesh.vertices.astype(np.float32), mesh.faces.astype(np.int32), target_count=target,
+        mesh.vertices.astype(np.float32, copy=False), mesh.faces.astype(np.int32, copy=False),
+        target_count=target,
         agg=AGGRESSIVENESS,
     )
     out = Mesh(vertices=np.asarray(points, np.float32), faces=np.asarray(faces, np.int32),

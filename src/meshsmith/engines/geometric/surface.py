@@ -21,6 +21,7 @@ BLOCK = 32          # fine cells per block edge
 COARSE = 4          # fine cells per coarse cell
 LIPSCHITZ = 1.6     # bound on |grad f| for the silhouette fields
 _EPS = np.float32(1e-4)
+_COARSE_SLAB = 48     # coarse x-samples evaluated at once
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,13 @@ def extract(field: Field, lattice: Lattice,
 
 
 def _coarse_values(field: Field, lattice: Lattice) -> NDArray[np.float32]:
+    """The field on every COARSE-th lattice point, evaluated in x-slabs to bound memory."""
     shape = tuple((s - 1) // COARSE + 1 for s in lattice.shape)
-    return field.grid(lattice.axes(np.zeros(3, dtype=np.int64), shape, COARSE))
+    x, y, z = lattice.axes(np.zeros(3, dtype=np.int64), shape, COARSE)
+    out = np.empty(shape, dtype=np.float32)
+    for start in range(0, shape[0], _COARSE_SLAB):
+        out[start:start + _COARSE_SLAB] = field.grid((x[start:start + _COARSE_SLAB], y, z))
+    return out
 
 
 def _active_blocks(coarse: NDArray[np.float32], step: float) -> Iterator[NDArray[np.int64]]:
