@@ -1,0 +1,50 @@
+"""The orchestrator: stage order, progress reporting and geometry-only output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from meshsmith.pipeline.generate import STAGES, generate
+from meshsmith.spec import GeometryOptions, TaskSpec, TextureOptions
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A JPEG of a shaded orange ellipse on a white backdrop."""
+    yy, xx = np.mgrid[:320, :320] + 0.5
+    r = np.hypot((xx - 160) / 110, (yy - 160) / 80)
+    shade = np.clip(1.1 - 0.5 * r, 0, 1)[..., None]
+    rgb = np.where((r < 1)[..., None], shade * np.array([240, 140, 40]), 255).astype(np.uint8)
+    path = tmp_path_factory.mktemp("in") / "blob.jpg"
+    Image.fromarray(rgb).save(path, quality=92)
+    return path
+
+
+def test_reports_every_stage_in_order_with_rising_progress(photo: Path, tmp_path: Path) -> None:
+    events: list[tuple[str, float]] = []
+    spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 100_000),
+                    texture=TextureOptions(size=512))
+    result = generate(spec, tmp_path / "out.glb", lambda s, p: events.append((s, p)))
+    stages = list(dict.fromkeys(s for s, _ in events))
+    assert stages == list(STAGES)
+    percents = [p for _, p in events]
+    assert percents == sorted(percents) and percents[0] == 0.0 and percents[-1] == 100.0
+    assert set(result.timings) == set(STAGES)
+    assert result.stats.faces == 100_000 and result.stats.watertight and result.stats.textured
+
+
+def test_geometry_only_output_has_no_texture_and_no_uvs(photo: Path, tmp_path: Path) -> None:
+    spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 100_000),
+                    texture=TextureOptions(enabled=False), output_format="obj")
+    result = generate(spec, tmp_path / "out.obj")
+    assert [p.suffix for p in result.files] == [".obj", ".mtl"]  # no texture image
+    assert "\nvt " not in (tmp_path / "out.obj").read_text()
+    assert "map_Kd" not in (tmp_path / "out.mtl").read_text()
+    assert not result.stats.textured
+    mesh = trimesh.load(tmp_path / "out.obj", force="mesh", process=False)
+    assert len(mesh.faces) == 100_000
