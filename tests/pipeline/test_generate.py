@@ -48,3 +48,13 @@ def test_geometry_only_output_has_no_texture_and_no_uvs(photo: Path, tmp_path: P
     assert not result.stats.textured
     mesh = trimesh.load(tmp_path / "out.obj", force="mesh", process=False)
     assert len(mesh.faces) == 100_000
+
+
+def test_autofix_option_changes_the_prepared_photo(photo: Path) -> None:
+    from meshsmith.pipeline.generate import preprocess
+    from meshsmith.spec import InputOptions
+
+    plain = preprocess(TaskSpec(views={"front": photo}))
+    fixed = preprocess(TaskSpec(views={"front": photo}, inputs=InputOptions(autofix=True)))
+    assert plain["front"].rgb.shape == fixed["front"].rgb.shape
+    assert np.abs(plain["front"].rgb.astype(int) - fixed["front"].rgb.astype(int)).mean() > 1.0

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from meshsmith.engines import get_engine
 from meshsmith.engines.base import Reconstruction, ViewInput
 from meshsmith.exporters import export
-from meshsmith.inputs import autofix as autofix_image
-from meshsmith.inputs import foreground_mask, load_image
+from meshsmith.inputs import prepare_view
 from meshsmith.mesh import Mesh
 from meshsmith.pipeline.clean import is_watertight, orient_outward
 from meshsmith.pipeline.decimate import to_face_count
@@ -79,10 +78,8 @@ def preprocess(spec: TaskSpec) -> dict[str, ViewInput]:
     """Decode and check every view, optionally auto-fix it, and find its foreground."""
     views: dict[str, ViewInput] = {}
     for slot, path in spec.ordered_views:
-        image = load_image(path)
-        if spec.inputs.autofix:
-            image = replace(image, rgb=autofix_image(image.rgb))
-        views[slot] = ViewInput(slot=slot, rgb=image.rgb, mask=foreground_mask(image))
+        prepared = prepare_view(path, autofix=spec.inputs.autofix)
+        views[slot] = ViewInput(slot=slot, rgb=prepared.rgb, mask=prepared.mask)
     return views
 
 
