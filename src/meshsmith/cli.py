@@ -90,6 +90,7 @@ def run_generate(spec: TaskSpec, output: Path, quiet: bool) -> None:
     from meshsmith.pipeline.generate import STAGES, generate
 
     start = time.perf_counter()
+    output.parent.mkdir(parents=True, exist_ok=True)
     with Progress(TextColumn("{task.description:<12}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                   console=err, disable=quiet or not err.is_terminal, transient=False) as bars:
