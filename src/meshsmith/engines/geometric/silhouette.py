@@ -11,10 +11,15 @@ from numpy.typing import NDArray
 
 _ROW_CHUNK = 32
 _FAR = np.float32(1e6)
+#: Gaussian sigma (pixels) applied to the signed distance: less than the 1-px quantisation.
+EDGE_SMOOTHING_PX = 0.8
 
 
 def signed_distance(mask: NDArray[np.bool_]) -> NDArray[np.float32]:
     """Signed distance to the silhouette edge: positive inside, negative outside.
+
+    A binary mask puts the edge on the pixel grid; a light blur of the distance removes
+    that staircase, so grids finer than the photo do not carve pixel steps into the surface.
 
     mask: (S, S) bool. Returns (S, S) float32 in normalised units (pixels / (S / 2)),
     measured to the pixel boundary (so a lone pixel is +0.5 px, its neighbour -0.5 px).
@@ -22,8 +27,9 @@ def signed_distance(mask: NDArray[np.bool_]) -> NDArray[np.float32]:
     m = mask.astype(np.uint8)
     inside = cv2.distanceTransform(m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    sdf = np.where(mask, inside - 0.5, -(outside - 0.5))
-    return (sdf / (mask.shape[0] / 2)).astype(np.float32)
+    sdf = np.where(mask, inside - 0.5, -(outside - 0.5)).astype(np.float32)
+    smooth = cv2.GaussianBlur(sdf, (0, 0), EDGE_SMOOTHING_PX)
+    return (smooth / (mask.shape[0] / 2)).astype(np.float32)
 
 
 def inflation_height(mask: NDArray[np.bool_], work_size: int = 384) -> NDArray[np.float32]:
