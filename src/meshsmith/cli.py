@@ -145,9 +145,5 @@ def _fail(exc: MeshsmithError) -> None:
     raise typer.Exit(EXIT_BAD_INPUT if bad_input else EXIT_FAILED)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

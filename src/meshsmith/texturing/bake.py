@@ -52,14 +52,14 @@ def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.flo
     Seen points blend the views that see them; unseen points take the colour of the view
     they face most, ignoring occlusion.
     """
-    views_list = [_Projector(v.camera, extend_foreground(v.rgb, v.mask).astype(np.float32))
+    projectors = [_Projector(v.camera, extend_foreground(v.rgb, v.mask).astype(np.float32))
                   for v in views.values()]
-    cams = [v.camera for v in views_list]
-    facing = np.stack([np.einsum("nd,nd->n", normals, c.view_directions(points)) for c in cams])
+    facing = np.stack([np.einsum("nd,nd->n", normals, p.camera.view_directions(points))
+                       for p in projectors])
     tracer = _ray_tracer(mesh)
     with ThreadPoolExecutor(max_workers=BAKE_THREADS) as pool:
-        looks = list(pool.map(lambda k: _look(views_list[k], facing[k], tracer, points),
-                              range(len(views_list))))
+        looks = list(pool.map(lambda k: _look(projectors[k], facing[k], tracer, points),
+                              range(len(projectors))))
     total = np.zeros((len(points), 3), dtype=np.float32)
     weight = np.zeros(len(points), dtype=np.float32)
     for idx, wv, color in looks:
@@ -67,9 +67,9 @@ def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.flo
         weight[idx] += wv
     unseen = np.nonzero(weight < UNSEEN_WEIGHT)[0]
     nearest = np.argmax(facing[:, unseen], axis=0)
-    for k, view in enumerate(views_list):
+    for k, projector in enumerate(projectors):
         pick = unseen[nearest == k]
-        total[pick], weight[pick] = view.colors(points[pick]), 1.0
+        total[pick], weight[pick] = projector.colors(points[pick]), 1.0
     return np.clip(np.rint(total / weight[:, None]), 0, 255).astype(np.uint8)
 
 

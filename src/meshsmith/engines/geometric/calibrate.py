@@ -88,11 +88,6 @@ def _ray_points(camera: Camera, mask: NDArray[np.bool_]) -> NDArray[np.float32]:
     return pts.astype(np.float32)
 
 
-def _iou(a: NDArray[np.bool_], b: NDArray[np.bool_]) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 0.0
-
-
 def _downsample(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     area = cv2.resize(mask.astype(np.float32), (IMAGE, IMAGE), interpolation=cv2.INTER_AREA)
     return np.asarray(area >= 0.5)
