@@ -58,3 +58,11 @@ def test_autofix_option_changes_the_prepared_photo(photo: Path) -> None:
     fixed = preprocess(TaskSpec(views={"front": photo}, inputs=InputOptions(autofix=True)))
     assert plain["front"].rgb.shape == fixed["front"].rgb.shape
     assert np.abs(plain["front"].rgb.astype(int) - fixed["front"].rgb.astype(int)).mean() > 1.0
+
+
+def test_same_input_and_options_give_byte_identical_models(photo: Path, tmp_path: Path) -> None:
+    spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 100_000),
+                    texture=TextureOptions(size=512))
+    first = generate(spec, tmp_path / "a.glb").files[0].read_bytes()
+    second = generate(spec, tmp_path / "b.glb").files[0].read_bytes()
+    assert first == second
