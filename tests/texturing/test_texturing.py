@@ -69,3 +69,15 @@ def test_projected_texture_colours_front_from_the_photo_and_leaves_no_black_texe
     x = sphere.vertices[:, 0]
     assert (colours[x < -0.2, 0] > colours[x < -0.2, 2]).mean() > 0.95
     assert (colours[x > 0.2, 2] > colours[x > 0.2, 0]).mean() > 0.95
+
+
+def test_nearest_fill_gives_every_unknown_pixel_its_nearest_known_colour() -> None:
+    from meshsmith.texturing.bake import nearest_fill
+
+    image = np.zeros((40, 60, 3), np.uint8)
+    known = np.zeros((40, 60), bool)
+    image[:, :5], known[:, :5] = (200, 0, 0), True
+    image[:, -5:], known[:, -5:] = (0, 0, 200), True
+    filled = nearest_fill(image, known)
+    assert (filled[:, :28] == (200, 0, 0)).all()
+    assert (filled[:, 32:] == (0, 0, 200)).all()

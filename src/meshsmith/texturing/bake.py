@@ -105,13 +105,21 @@ class _Projector:
 
 def extend_foreground(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
     """(S, S, 3) copy of ``rgb`` whose background pixels take the nearest object pixel."""
-    from scipy.ndimage import distance_transform_edt
-
     core = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     if not core.any():
         core = mask
-    _, (iy, ix) = distance_transform_edt(~core, return_indices=True)
-    return rgb[iy, ix]
+    return nearest_fill(rgb, core)
+
+
+def nearest_fill(image: NDArray[np.uint8], known: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """(H, W, C) copy of ``image`` where every pixel outside ``known`` takes the value of the
+    nearest ``known`` pixel (OpenCV's labelled distance transform, 5x5 mask)."""
+    if known.all() or not known.any():
+        return image
+    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    rows, cols = np.nonzero(known)  # labels number the known pixels in row-major order
+    return image[rows, cols][labels - 1]
 
 
 def visible(tracer: _Tracer, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
@@ -192,9 +200,4 @@ def _ray_tracer(mesh: Mesh) -> _Tracer:
 
 def grow_into_gutter(image: NDArray[np.uint8], covered: NDArray[np.bool_]) -> NDArray[np.uint8]:
     """Fill every uncovered texel with the colour of the nearest covered one."""
-    from scipy.ndimage import distance_transform_edt
-
-    if covered.all() or not covered.any():
-        return image
-    _, (iy, ix) = distance_transform_edt(~covered, return_indices=True)
-    return image[iy, ix]
+    return nearest_fill(image, covered)
