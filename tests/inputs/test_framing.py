@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from meshsmith.errors import InvalidViewsError, NoForegroundError
-from meshsmith.inputs import FramedView, frame_shared, frame_view
+from meshsmith.inputs import FramedView, frame_cropped, frame_shared, frame_view
 from meshsmith.inputs.framing import mask_bbox
 
 
@@ -112,3 +112,34 @@ def test_frame_shared_rejects_photos_of_different_sizes_with_code_10021004() -> 
         frame_shared([first[0], second[0]], [first[1], second[1]])
     assert caught.value.code == 10021004
     assert "multi-view photos must share one image size" in str(caught.value)
+
+
+def _blob(height: int, width: int, box: tuple[int, int, int, int]) -> tuple[
+        npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    mask = np.zeros((height, width), dtype=bool)
+    x0, y0, x1, y1 = box
+    mask[y0:y1, x0:x1] = True
+    rgb = np.where(mask[..., None], np.uint8(90), np.uint8(250)).astype(np.uint8)
+    return np.repeat(rgb, 3, axis=2), mask
+
+
+def test_frame_cropped_keeps_one_pixel_scale_for_differently_cropped_photos() -> None:
+    # the same 60 x 100 object, photographed once and cropped twice in different places
+    a = _blob(300, 400, (50, 40, 110, 140))
+    b = _blob(220, 180, (100, 90, 160, 190))
+    frames = frame_cropped([a[0], b[0]], [a[1], b[1]], fill=0.8)
+    assert frames[0].mask.shape == frames[1].mask.shape
+    heights = [mask_bbox(f.mask)[3] - mask_bbox(f.mask)[1] for f in frames]
+    assert heights[0] == heights[1] == 100
+    for f in frames:  # each object is centred in its own square
+        x0, y0, x1, y1 = mask_bbox(f.mask)
+        side = f.mask.shape[0]
+        assert abs((x0 + x1) - side) <= 2 and abs((y0 + y1) - side) <= 2
+
+
+def test_frame_cropped_brings_rescaled_photos_to_the_front_views_height() -> None:
+    front = _blob(300, 300, (100, 50, 160, 250))   # 200 px tall
+    side = _blob(200, 200, (60, 50, 110, 150))     # the same object shrunk to 100 px
+    frames = frame_cropped([front[0], side[0]], [front[1], side[1]], fill=0.8)
+    heights = [mask_bbox(f.mask)[3] - mask_bbox(f.mask)[1] for f in frames]
+    assert abs(heights[0] - heights[1]) <= 2

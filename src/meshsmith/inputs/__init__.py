@@ -6,7 +6,7 @@ The engine calls :func:`prepare_view` per photo, then :func:`frame_view` (one ph
 
 from meshsmith.inputs.decode import DecodedImage, load_image
 from meshsmith.inputs.enhance import autofix
-from meshsmith.inputs.framing import FramedView, frame_shared, frame_view
+from meshsmith.inputs.framing import FramedView, frame_cropped, frame_shared, frame_view
 from meshsmith.inputs.mask import foreground_mask
 from meshsmith.inputs.prepare import PreparedView, prepare_view
 
@@ -16,6 +16,7 @@ __all__ = [
     "PreparedView",
     "autofix",
     "foreground_mask",
+    "frame_cropped",
     "frame_shared",
     "frame_view",
     "load_image",

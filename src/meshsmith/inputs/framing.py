@@ -21,6 +21,8 @@ from meshsmith.errors import InvalidViewsError, NoForegroundError
 U8 = npt.NDArray[np.uint8]
 Bool = npt.NDArray[np.bool_]
 _WHITE = (255, 255, 255)
+#: Views whose objects' heights differ by more than this factor count as rescaled.
+RESCALE_RATIO = 1.15
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +75,34 @@ def frame_shared(
         _crop_square(rgb, mask, square, size, _pad_color(rgb, mask))
         for rgb, mask in zip(rgbs, masks, strict=True)
     ]
+
+
+def frame_cropped(
+    rgbs: Sequence[U8], masks: Sequence[Bool], *, fill: float = 0.88, size: int | None = None
+) -> list[FramedView]:
+    """Frames for views of one object whose photos were cropped (or rescaled) differently.
+
+    Where the crop put the rotation axis is unknown, so each square is centred on its own
+    object. A camera circling at one height sees the object equally tall from every side,
+    so views whose objects' heights differ by more than :data:`RESCALE_RATIO` were rescaled:
+    their squares are scaled to bring every object to the front view's height. Otherwise the
+    views keep one pixel scale (rescaling would distort thin parts).
+    """
+    if len(rgbs) != len(masks) or not rgbs:
+        raise InvalidViewsError("expected one mask per photo and at least one photo")
+    _check_options(fill, size)
+    boxes = [mask_bbox(mask) for mask in masks]
+    heights = [b[3] - b[1] for b in boxes]
+    rescaled = max(heights) > RESCALE_RATIO * min(heights)
+    scales = [h / heights[0] if rescaled else 1.0 for h in heights]
+    side = max(_side_for(round(max(b[2] - b[0], b[3] - b[1]) / k), fill)
+               for b, k in zip(boxes, scales, strict=True))
+    frames = []
+    for rgb, mask, box, k in zip(rgbs, masks, boxes, scales, strict=True):
+        own = max(1, round(side * k))
+        square = (_centred(box[0] + box[2], own), _centred(box[1] + box[3], own), own)
+        frames.append(_crop_square(rgb, mask, square, size or side, _pad_color(rgb, mask)))
+    return frames
 
 
 def mask_bbox(mask: Bool) -> tuple[int, int, int, int]:

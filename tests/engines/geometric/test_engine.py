@@ -91,3 +91,22 @@ def test_silhouettes_that_share_no_volume_are_rejected() -> None:
         _reconstruct({"front": _view("front", front), "back": _view("back", front),
                       "left": _view("left", np.roll(left_blob, -170, axis=0))})
     assert info.value.code == 10051002
+
+
+def test_differently_cropped_photos_give_the_same_shape_as_uncropped_ones() -> None:
+    from pathlib import Path
+
+    from meshsmith.inputs import prepare_view
+
+    robot = Path(__file__).resolve().parents[3] / "examples" / "robot"
+    full = {}
+    for slot in ("front", "back", "left", "right"):
+        v = prepare_view(robot / f"{slot}.png")
+        full[slot] = ViewInput(slot=slot, rgb=v.rgb, mask=v.mask)
+    crops = {"front": (0, 0, 640, 640), "back": (40, 70, 600, 560),
+             "left": (90, 150, 580, 520), "right": (10, 180, 600, 460)}  # rows, cols
+    cropped = {s: ViewInput(s, v.rgb[r0:r1, c0:c1], v.mask[r0:r1, c0:c1])
+               for (s, v), (r0, c0, r1, c1) in zip(full.items(), crops.values(), strict=True)}
+    reference = np.ptp(_reconstruct(full).vertices, axis=0)
+    extent = np.ptp(_reconstruct(cropped).vertices, axis=0)
+    assert np.allclose(extent / extent[1], reference / reference[1], atol=0.06)

@@ -17,7 +17,7 @@ from meshsmith.engines.geometric.field import (
     SilhouetteCone,
     VisualHull,
 )
-from meshsmith.inputs import FramedView, frame_shared, frame_view
+from meshsmith.inputs import FramedView, frame_cropped, frame_shared, frame_view
 from meshsmith.mesh import Mesh
 from meshsmith.spec import SLOTS, GeometryOptions
 
@@ -55,22 +55,27 @@ def frame(views: Mapping[str, ViewInput], grid: int) -> dict[str, FramedView]:
     if len(slots) == 1:
         v = views[slots[0]]
         return {slots[0]: frame_view(v.rgb, v.mask, fill=FILL, size=size)}
-    shared = frame_shared([views[s].rgb for s in slots], [views[s].mask for s in slots],
-                          fill=FILL, size=size)
-    return dict(zip(slots, shared, strict=True))
+    framer = frame_shared if _one_image_size(views) else frame_cropped
+    frames = framer([views[s].rgb for s in slots], [views[s].mask for s in slots],
+                    fill=FILL, size=size)
+    return dict(zip(slots, frames, strict=True))
+
+
+def _one_image_size(views: Mapping[str, ViewInput]) -> bool:
+    """Whether the photos share one size (uncropped shots of one camera)."""
+    return len({v.mask.shape for v in views.values()}) == 1
 
 
 def place_cameras(views: Mapping[str, ViewInput], framed: Mapping[str, FramedView]
                   ) -> dict[str, Camera]:
-    """Orthographic for one view; one circling camera with an estimated field of view."""
-    if len(framed) == 1:
-        (slot, fv), = framed.items()
-        size = fv.rgb.shape[0]
-        return {slot: Camera(slot, size, (size / 2, size / 2), 0.0)}
+    """Orthographic for one view, and for photos cropped differently (their principal points
+    are lost); otherwise one circling camera with an estimated field of view."""
+    size = next(iter(framed.values())).mask.shape[0]
+    if len(framed) == 1 or not _one_image_size(views):
+        return {s: Camera(s, size, (size / 2, size / 2), 0.0) for s in framed}
     centers = {s: _principal_point(views[s], framed[s]) for s in framed}
-    masks = {s: framed[s].mask for s in framed}
-    tan_half = estimate_tan_half(masks, centers)
-    return {s: Camera(s, framed[s].mask.shape[0], centers[s], tan_half) for s in framed}
+    tan_half = estimate_tan_half({s: fv.mask for s, fv in framed.items()}, centers)
+    return {s: Camera(s, size, centers[s], tan_half) for s in framed}
 
 
 def _principal_point(view: ViewInput, fv: FramedView) -> tuple[float, float]:
