@@ -135,6 +135,7 @@ def _weld_seams(parts: list[tuple[NDArray[np.float64], NDArray[np.int32]]],
     remap = np.arange(len(verts))
     seam_idx = np.nonzero(on_seam)[0]
     remap[seam_idx] = seam_idx[_first_of_equal_rows(verts[seam_idx])]
-    keep, compact = np.unique(remap, return_inverse=True)
-    world = lattice.origin + verts[keep] * lattice.step
-    return world.astype(np.float32), compact[faces].astype(np.int32)
+    representative = remap == np.arange(len(remap))  # each welded group keeps its first
+    new_index = np.cumsum(representative) - 1
+    world = lattice.origin + verts[representative] * lattice.step
+    return world.astype(np.float32), new_index[remap[faces]].astype(np.int32)
