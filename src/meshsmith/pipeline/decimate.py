@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from meshsmith._arrays import pair_keys
 from meshsmith.errors import ReconstructionError
 from meshsmith.mesh import Mesh
-from meshsmith.pipeline.clean import compact, drop_degenerate, is_watertight, largest_component
+from meshsmith.pipeline.clean import (
+    compact,
+    drop_degenerate,
+    half_edges,
+    is_watertight,
+    largest_component,
+)
 from meshsmith.pipeline.repair import make_manifold
 
 _MAX_PASSES = 6
@@ -42,9 +49,9 @@ def to_face_count(mesh: Mesh, target: int) -> Mesh:
 def subdivide(mesh: Mesh) -> Mesh:
     """Split every triangle into four at its edge midpoints (watertightness is kept)."""
     f = mesh.faces.astype(np.int64)
-    edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    edges = np.sort(half_edges(f), axis=1)
     n = len(mesh.vertices)
-    unique, inverse = np.unique(edges[:, 0] * n + edges[:, 1], return_inverse=True)
+    unique, inverse = np.unique(pair_keys(edges[:, 0], edges[:, 1], n), return_inverse=True)
     ends = mesh.vertices[np.stack([unique // n, unique % n], axis=1)]
     mids = ends.mean(axis=1).astype(np.float32)
     m = inverse.reshape(3, -1).T + len(mesh.vertices)  # (F, 3): mid of edges 01, 12, 20
@@ -103,7 +110,8 @@ def split_longest_edges(mesh: Mesh, count: int) -> Mesh:
 
 
 def _edge_keys(a: NDArray[np.int64], b: NDArray[np.int64], n: int) -> NDArray[np.int64]:
-    return np.minimum(a, b) * n + np.maximum(a, b)
+    """One key per undirected edge (a, b)."""
+    return pair_keys(np.minimum(a, b), np.maximum(a, b), n)
 
 
 def _edge_owners(f: NDArray[np.int64], a: NDArray[np.int64], b: NDArray[np.int64]

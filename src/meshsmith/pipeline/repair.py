@@ -34,15 +34,15 @@ def _faces_on_bad_edges(faces: NDArray[np.int32]) -> NDArray[np.bool_]:
     directed = half_edges(faces)
     n = int(directed.max()) + 1
     keys = pair_keys(directed[:, 0], directed[:, 1], n)
+    reverse = pair_keys(directed[:, 1], directed[:, 0], n)
     order = np.argsort(keys)
     ordered = keys[order]
     repeat = np.zeros(len(keys), dtype=bool)
     same = ordered[1:] == ordered[:-1]
     repeat[order[1:][same]] = True
     repeat[order[:-1][same]] = True
-    pos = np.clip(np.searchsorted(ordered, pair_keys(directed[:, 1], directed[:, 0], n)),
-                  0, len(keys) - 1)
-    lonely = ordered[pos] != pair_keys(directed[:, 1], directed[:, 0], n)
+    pos = np.clip(np.searchsorted(ordered, reverse), 0, len(keys) - 1)
+    lonely = ordered[pos] != reverse
     return np.asarray((repeat | lonely).reshape(3, -1).any(axis=0))
 
 
