@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,6 +22,10 @@ from meshsmith.spec import (
     TaskSpec,
     TextureOptions,
 )
+
+if TYPE_CHECKING:
+    from meshsmith.service.settings import Settings
+    from meshsmith.service.store import Store
 
 app = typer.Typer(help="Meshsmith: photos in, textured 3D models out.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -136,7 +140,107 @@ def engines() -> None:
     out.print(table)
 
 
-def _fail(exc: MeshsmithError) -> None:
+DataDirOption = Annotated[Path | None, typer.Option(
+    "--data-dir", help="database and files (MESHSMITH_DATA_DIR)", show_default=False)]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind [127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [8000]")] = None,
+    data_dir: DataDirOption = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes [CPU cores]")] = None,
+) -> None:
+    """Run the HTTP API with its worker pool (SQLite + local disk by default)."""
+    import logging
+
+    import uvicorn
+
+    from meshsmith.service.app import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    cmd = f"meshsmith keys create --data-dir {settings.data_dir} --name NAME --credits 1000"
+    out.print(f"Meshsmith API on {settings.base_url()}  (docs: {settings.base_url()}/docs)",
+              highlight=False)
+    out.print(f"data in {settings.data_dir.resolve()}; {settings.workers} worker process(es)",
+              highlight=False)
+    out.print(f"create an API key with: {cmd}", highlight=False, soft_wrap=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="warning", timeout_graceful_shutdown=5)
+
+
+keys_app = typer.Typer(help="Manage API keys and their credits.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who the key is for")],
+    credits: Annotated[int, typer.Option(min=0, help="starting credits")] = 0,
+    data_dir: DataDirOption = None,
+    max_concurrency: Annotated[int | None, typer.Option(
+        min=1, help="queued + running tasks allowed [10]")] = None,
+    rate_limit: Annotated[int | None, typer.Option(
+        min=1, help="requests per minute [600]")] = None,
+) -> None:
+    """Create an API key; the key is printed once, alone on the last line."""
+    store = _store(data_dir)
+    key, raw = store.create_key(name, credits, max_concurrency, rate_limit)
+    err.print(f"created key {key.id} ({name}) with {credits} credits; "
+              "store it now, it is not shown again:", highlight=False)
+    out.print(raw, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDirOption = None) -> None:
+    """List keys (public ID, name, credits), never the keys themselves."""
+    table = Table("id", "name", "key", "credits", "max concurrency", "rate/min", "created")
+    for k in _store(data_dir).list_keys():
+        table.add_row(k.id, k.name, k.key_hint + "…", str(k.credits),
+                      str(k.max_concurrency or "default"), str(k.rate_limit_per_min or "default"),
+                      time.strftime("%Y-%m-%d %H:%M", time.localtime(k.created_at)))
+    out.print(table)
+
+
+@keys_app.command("credit")
+def keys_credit(key_id: Annotated[str, typer.Argument(help="the key's public ID")],
+                amount: Annotated[int, typer.Argument(help="credits to add")],
+                data_dir: DataDirOption = None) -> None:
+    """Add credits to a key."""
+    try:
+        balance = _store(data_dir).add_credits(key_id, amount)
+    except MeshsmithError as exc:
+        _fail(exc)
+    out.print(f"{key_id}: {balance} credits", highlight=False)
+
+
+def _settings(**flags: object) -> Settings:
+    from pydantic import ValidationError
+
+    from meshsmith.service.settings import load_settings
+
+    try:
+        return load_settings(**flags)
+    except ValidationError as exc:
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "settings"
+            err.print(f"invalid setting {where}: {e['msg']}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _store(data_dir: Path | None) -> Store:
+    from meshsmith.service.store import Store
+
+    settings = _settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings)
+    store.migrate()
+    return store
+
+
+def _fail(exc: MeshsmithError) -> NoReturn:
     from meshsmith.errors import InputImageError, InvalidRequestError
 
     err.print(f"error {exc.code}: {exc.message}", highlight=False, markup=False,

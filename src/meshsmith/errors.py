@@ -130,3 +130,96 @@ class InputNotFoundError(InputImageError):
     """An input path does not exist or is not a readable file."""
 
     code = 10031009
+
+
+# --- the service: accounts, limits, tasks and fetched inputs -------------------------------
+
+
+class AuthenticationError(MeshsmithError):
+    """No credentials, or credentials that match no active API key or valid token."""
+
+    code = 10010001
+    http_status = 401
+
+
+class TokenExpiredError(AuthenticationError):
+    code = 10010002
+
+
+class LinkExpiredError(MeshsmithError):
+    """A signed download link is past its expiry or its signature does not match."""
+
+    code = 10010003
+    http_status = 403
+
+
+class InsufficientCreditsError(MeshsmithError):
+    code = 10040001
+    http_status = 402
+
+
+class ConcurrencyLimitError(MeshsmithError):
+    """The key already has its maximum number of queued and running tasks."""
+
+    code = 10040002
+    http_status = 429
+
+
+class RateLimitError(MeshsmithError):
+    code = 10040003
+    http_status = 429
+
+
+class NotFoundError(MeshsmithError):
+    """A task, upload or file does not exist, or belongs to another key."""
+
+    code = 10070001
+    http_status = 404
+
+
+class TaskStateError(MeshsmithError):
+    """The task's status does not allow the requested change (e.g. cancelling a success)."""
+
+    code = 10070002
+    http_status = 409
+
+
+class IdempotencyConflictError(MeshsmithError):
+    """An ``idempotency_key`` was reused with a different request body."""
+
+    code = 10070003
+    http_status = 409
+
+
+class UnknownUploadError(InputImageError):
+    """A ``file_token`` names no upload of this key."""
+
+    code = 10031010
+
+
+class BlockedAddressError(InputImageError):
+    """An image URL resolves to a loopback, private, link-local or metadata address."""
+
+    code = 10032001
+
+
+class FetchError(InputImageError):
+    """An image URL could not be downloaded (timeout, HTTP error, bad scheme, redirects)."""
+
+    code = 10032002
+
+
+class InvalidDataUriError(InputImageError):
+    code = 10032003
+
+
+class TaskTimeoutError(MeshsmithError):
+    """A task ran past the configured time limit."""
+
+    code = 10090003
+
+
+class TaskAbandonedError(MeshsmithError):
+    """A task's worker died on every one of its allowed attempts."""
+
+    code = 10090004

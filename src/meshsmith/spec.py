@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from meshsmith.errors import (
     InvalidFaceCountError,
@@ -113,11 +113,23 @@ class TaskSpec:
     inputs: InputOptions = field(default_factory=InputOptions)
     output_format: str = "glb"
     engine: str = "geometric"
+    #: More formats written beside the first, from the same mesh (same stem, own extension).
+    extra_formats: tuple[str, ...] = ()
+    #: Also write the texture maps as separate image files (``<stem>_base_color.png``).
+    texture_maps: bool = False
 
     def __post_init__(self) -> None:
         _check_views(self.views)
         object.__setattr__(self, "views", MappingProxyType(dict(self.views)))
-        _check_format(self.output_format)
+        for fmt in (self.output_format, *self.extra_formats):
+            _check_format(fmt)
+        extras = tuple(f for f in dict.fromkeys(self.extra_formats) if f != self.output_format)
+        object.__setattr__(self, "extra_formats", extras)
+
+    @property
+    def output_formats(self) -> tuple[str, ...]:
+        """Every format to write, the primary ``output_format`` first."""
+        return (self.output_format, *self.extra_formats)
 
     @property
     def ordered_views(self) -> list[tuple[Slot, Path]]:
@@ -137,3 +149,34 @@ def _check_format(fmt: str) -> None:
     from meshsmith.exporters import get_exporter
 
     get_exporter(fmt)
+
+
+def spec_to_options(spec: TaskSpec) -> dict[str, Any]:
+    """Every option of ``spec`` except the views, as plain JSON values (for storing a task)."""
+    return {
+        "resolution": spec.geometry.resolution,
+        "faces": spec.geometry.face_target,
+        "texture": spec.texture.enabled,
+        "texture_size": spec.texture.size,
+        "texture_format": spec.texture.image_format,
+        "autofix": spec.inputs.autofix,
+        "format": spec.output_format,
+        "extra_formats": list(spec.extra_formats),
+        "texture_maps": spec.texture_maps,
+        "engine": spec.engine,
+    }
+
+
+def spec_from_options(views: Mapping[Slot, Path], options: Mapping[str, Any]) -> TaskSpec:
+    """The inverse of :func:`spec_to_options`, given local paths for the views."""
+    return TaskSpec(
+        views=views,
+        geometry=GeometryOptions(resolution=options["resolution"], faces=options["faces"]),
+        texture=TextureOptions(enabled=options["texture"], size=options["texture_size"],
+                               image_format=options["texture_format"]),
+        inputs=InputOptions(autofix=options["autofix"]),
+        output_format=options["format"],
+        extra_formats=tuple(options.get("extra_formats", ())),
+        texture_maps=bool(options.get("texture_maps", False)),
+        engine=options["engine"],
+    )

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from meshsmith.engines import get_engine
 from meshsmith.engines.base import Reconstruction, ViewInput
-from meshsmith.exporters import export
+from meshsmith.exporters import export, get_exporter
 from meshsmith.inputs import prepare_view
 from meshsmith.mesh import Mesh
 from meshsmith.pipeline.clean import is_watertight, orient_outward
@@ -54,12 +54,27 @@ class MeshStats:
 
 
 @dataclass(frozen=True)
+class Outputs:
+    """The files of one run: every path written, the model per format, texture maps by name."""
+
+    files: list[Path]
+    models: dict[str, Path]
+    textures: dict[str, Path]
+
+
+@dataclass(frozen=True)
 class GenerateResult:
-    """What one run produced: files, statistics and per-stage wall times (seconds)."""
+    """What one run produced: files, statistics and per-stage wall times (seconds).
+
+    ``models`` maps each format to its model file; ``textures`` maps a map name
+    (``base_color``) to its image, when the spec asked for separate texture maps.
+    """
 
     files: list[Path]
     stats: MeshStats
     timings: dict[str, float] = field(default_factory=dict)
+    models: dict[str, Path] = field(default_factory=dict)
+    textures: dict[str, Path] = field(default_factory=dict)
 
 
 def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_progress
@@ -70,8 +85,9 @@ def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_prog
     recon = clock.run("reconstruct", lambda p: reconstruct(spec, views, p))
     mesh = clock.run("texture", lambda _: texture(spec, recon))
     mesh = clock.run("postprocess", lambda _: postprocess(mesh))
-    files = clock.run("export", lambda _: export(mesh, out, spec.output_format))
-    return GenerateResult(files=files, stats=mesh_stats(mesh), timings=clock.timings)
+    outputs = clock.run("export", lambda p: write_outputs(spec, mesh, out, p))
+    return GenerateResult(files=outputs.files, stats=mesh_stats(mesh), timings=clock.timings,
+                          models=outputs.models, textures=outputs.textures)
 
 
 def preprocess(spec: TaskSpec) -> dict[str, ViewInput]:
@@ -105,6 +121,34 @@ def texture(spec: TaskSpec, recon: Reconstruction) -> Mesh:
 def postprocess(mesh: Mesh) -> Mesh:
     """Canonical placement: +Y up, facing +Z, centred, height 1.0."""
     return center_and_scale(mesh)
+
+
+def write_outputs(spec: TaskSpec, mesh: Mesh, out: Path,
+                  progress: Callable[[float], None] = lambda _: None) -> Outputs:
+    """Write the model in every requested format (``out`` for the first, same stem for the
+    rest) and, if asked, the texture maps beside it."""
+    files: list[Path] = []
+    models: dict[str, Path] = {}
+    for i, fmt in enumerate(spec.output_formats):
+        path = out if i == 0 else out.with_suffix(get_exporter(fmt).extension)
+        written = export(mesh, path, fmt)
+        models[fmt] = written[0]
+        files += [p for p in written if p not in files]
+        progress((i + 1) / len(spec.output_formats))
+    textures = write_texture_maps(mesh, out) if spec.texture_maps else {}
+    return Outputs(files=files + list(textures.values()), models=models, textures=textures)
+
+
+def write_texture_maps(mesh: Mesh, out: Path) -> dict[str, Path]:
+    """Write each texture map of ``mesh`` as ``<out stem>_<map>.<ext>``; none if untextured."""
+    from meshsmith.exporters._image import IMAGE_EXTENSIONS, encode_texture
+
+    material = mesh.material
+    if material.base_color is None:
+        return {}
+    path = out.with_name(f"{out.stem}_base_color.{IMAGE_EXTENSIONS[material.image_format]}")
+    path.write_bytes(encode_texture(material))
+    return {"base_color": path}
 
 
 def mesh_stats(mesh: Mesh) -> MeshStats:

@@ -1,0 +1,1 @@
+"""The HTTP service: settings, store, queue, workers and the API."""

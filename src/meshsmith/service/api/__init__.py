@@ -1,0 +1,1 @@
+"""HTTP routers: the native ``/v1`` API (dialect routers sit beside it)."""

@@ -1,0 +1,27 @@
+"""Request dependencies: the app's services and the calling key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from meshsmith.service.app import Services
+from meshsmith.service.models import ApiKey
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def current_key(request: Request,
+                authorization: Annotated[str | None, Header()] = None) -> ApiKey:
+    """The authenticated key of this request, after its rate limit is applied."""
+    svc = services(request)
+    key = svc.auth.key_for(authorization)
+    svc.auth.check_rate(key)
+    return key
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+KeyDep = Annotated[ApiKey, Depends(current_key)]

@@ -1,0 +1,241 @@
+"""The native API under ``/v1``: uploads, tasks, progress events, downloads and balance.
+
+Requests are translated into the one internal :class:`~meshsmith.spec.TaskSpec` here, at the
+edge; nothing below knows which dialect asked. Handlers that touch the database are plain
+``def`` functions, which FastAPI runs in its thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from meshsmith.errors import ImageFileTooLargeError, InvalidRequestError, NotFoundError
+from meshsmith.service import states
+from meshsmith.service.api.deps import KeyDep, ServicesDep
+from meshsmith.service.app import Services
+from meshsmith.service.auth import issue_token
+from meshsmith.service.fetch import check_url
+from meshsmith.service.files import check_download
+from meshsmith.service.intake import fetch_policy, resolve_views, store_image
+from meshsmith.service.models import Task
+from meshsmith.service.pricing import task_cost
+from meshsmith.service.render import iso, task_json
+from meshsmith.service.store import NewTask
+from meshsmith.spec import (
+    GeometryOptions,
+    InputOptions,
+    TaskSpec,
+    TextureOptions,
+    spec_to_options,
+)
+
+router = APIRouter(prefix="/v1", tags=["native"])
+
+
+class TaskRequest(BaseModel):
+    """``POST /v1/tasks``. Only ``views.front`` is required; a view is a ``file_token``, an
+    http(s) URL or a ``data:image/<fmt>;base64,`` URI."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    views: dict[str, str] = Field(description="slot (front, back, left, right) -> image ref")
+    resolution: str = Field("1024", description="512, 1024, 1536 or 1536pro")
+    faces: int | None = Field(None, description="exact face count, even, 100k-2M")
+    texture: bool = Field(True, description="false: geometry only")
+    texture_size: int = Field(2048, description="512, 1024, 2048 or 4096")
+    texture_format: str = Field("png", description="png or jpeg")
+    format: str | list[str] = Field("glb", description="one format or several")
+    autofix: bool = Field(False, description="white balance, contrast and denoise first")
+    engine: str = Field("geometric", description="an engine from /v1/engines")
+    callback_url: str | None = Field(None, description="webhook for terminal states")
+    idempotency_key: str | None = Field(None, max_length=200)
+
+
+def build_spec(body: TaskRequest) -> TaskSpec:
+    """Validate the request as a task spec (views are placeholders until resolved)."""
+    formats = [body.format] if isinstance(body.format, str) else list(body.format)
+    if not formats:
+        raise InvalidRequestError("format: give at least one output format")
+    return TaskSpec(
+        views={slot: Path(slot) for slot in body.views},  # type: ignore[misc]
+        geometry=GeometryOptions(resolution=body.resolution, faces=body.faces),  # type: ignore[arg-type]
+        texture=TextureOptions(enabled=body.texture, size=body.texture_size,
+                               image_format=body.texture_format),  # type: ignore[arg-type]
+        inputs=InputOptions(autofix=body.autofix),
+        output_format=formats[0].lower(),
+        extra_formats=tuple(f.lower() for f in formats[1:]),
+        texture_maps=body.texture,
+        engine=body.engine,
+    )
+
+
+@router.post("/uploads", status_code=201)
+def upload(svc: ServicesDep, key: KeyDep, file: Annotated[UploadFile, File()]
+           ) -> dict[str, Any]:
+    """Upload one image; it is checked at once with the engine's input checks."""
+    data = file.file.read(svc.settings.max_upload_bytes + 1)
+    if len(data) > svc.settings.max_upload_bytes:
+        raise ImageFileTooLargeError(
+            f"image file is larger than {svc.settings.max_upload_bytes / 1e6:.1f} MB")
+    up = store_image(svc.store, svc.storage, svc.settings, key.id, data)
+    return {"file_token": up.id, "width": up.width, "height": up.height, "format": up.format}
+
+
+@router.post("/tasks", status_code=202)
+def create_task(body: TaskRequest, svc: ServicesDep, key: KeyDep) -> JSONResponse:
+    """Create a task: reserve its credits and queue it."""
+    spec = build_spec(body)
+    request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    if body.callback_url:
+        check_url(body.callback_url, fetch_policy(svc.settings))
+    options = spec_to_options(spec)
+    replay = _replayed(svc, key.id, body.idempotency_key, request_hash)
+    task = replay or _new_task(svc, key.id, body, options, request_hash)
+    if replay is None:
+        svc.queue.enqueue(task.id)
+    headers = {"Idempotent-Replayed": "true"} if replay is not None else None
+    return JSONResponse({"task_id": task.id, "status": task.status, "cost": task.cost},
+                        status_code=202, headers=headers)
+
+
+def _replayed(svc: Services, owner_id: str, idem: str | None, request_hash: str
+              ) -> Task | None:
+    if idem is None:
+        return None
+    return svc.store.find_idempotent(owner_id, idem, request_hash)
+
+
+def _new_task(svc: Services, owner_id: str, body: TaskRequest, options: dict[str, Any],
+              request_hash: str) -> Task:
+    views = resolve_views(svc.store, svc.storage, svc.settings, owner_id, body.views)
+    new = NewTask(owner_id=owner_id, views=views, options=options,
+                  cost=task_cost(options, svc.settings.price), callback_url=body.callback_url,
+                  idempotency_key=body.idempotency_key, request_hash=request_hash)
+    return svc.store.create_task(new)[0]
+
+
+@router.get("/tasks/{task_id}")
+def get_task(task_id: str, svc: ServicesDep, key: KeyDep) -> dict[str, Any]:
+    """A task's status, progress, cost, error or outputs, its transitions and webhook log."""
+    task = svc.store.get_task(key.id, task_id)
+    return task_json(task, svc.settings) | {
+        "transitions": [{"from": t.from_status, "to": t.to_status, "at": iso(t.at),
+                         "reason": t.reason} for t in svc.store.transitions(task.id)],
+        "webhooks": _webhook_log(svc, task.id),
+    }
+
+
+def _webhook_log(svc: Services, task_id: str) -> list[dict[str, Any]]:
+    return [{"id": d.id, "url": d.url, "event": d.event, "state": d.state,
+             "next_attempt_at": iso(d.next_attempt_at),
+             "attempts": [{"attempt": a.attempt, "at": iso(a.at), "status_code": a.status_code,
+                           "error": a.error, "duration_ms": round(a.duration_ms, 1)}
+                          for a in attempts]}
+            for d, attempts in svc.store.deliveries(task_id)]
+
+
+@router.get("/tasks")
+def list_tasks(svc: ServicesDep, key: KeyDep,
+               status: Annotated[str | None, Query()] = None,
+               limit: Annotated[int, Query(ge=1, le=100)] = 20,
+               offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    """A page of this key's tasks, newest first, optionally of one status."""
+    if status is not None and status not in states.STATUSES:
+        raise InvalidRequestError(f"status must be one of {', '.join(states.STATUSES)}")
+    tasks, total = svc.store.list_tasks(key.id, status, limit, offset)
+    return {"items": [task_json(t, svc.settings) for t in tasks], "total": total,
+            "limit": limit, "offset": offset}
+
+
+@router.post("/tasks/{task_id}/cancel")
+def cancel_task(task_id: str, svc: ServicesDep, key: KeyDep) -> dict[str, Any]:
+    """Cancel a queued or running task; its reserved credits are released."""
+    task = svc.store.cancel(key.id, task_id)
+    svc.webhooks.wake()
+    return task_json(task, svc.settings)
+
+
+@router.get("/tasks/{task_id}/events")
+def task_events(task_id: str, svc: ServicesDep, key: KeyDep) -> StreamingResponse:
+    """Server-sent events: ``progress`` on every change, then one ``done`` with the task."""
+    svc.store.get_task(key.id, task_id)
+    return StreamingResponse(_event_stream(svc, key.id, task_id),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _event_stream(svc: Services, owner_id: str, task_id: str) -> AsyncIterator[str]:
+    last: tuple[str, str | None, int] | None = None
+    idle = 0.0
+    while True:
+        task = await to_thread.run_sync(svc.store.get_task, owner_id, task_id)
+        state = (task.status, task.stage, round(task.progress))
+        if state != last:
+            last, idle = state, 0.0
+            data = {"status": task.status, "stage": task.stage, "progress": state[2]}
+            yield f"event: progress\ndata: {json.dumps(data)}\n\n"
+        if task.status not in states.ACTIVE:
+            body = await to_thread.run_sync(task_json, task, svc.settings)
+            yield f"event: done\ndata: {json.dumps(body)}\n\n"
+            return
+        idle += 0.5
+        if idle >= 15:
+            idle = 0.0
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(0.5)
+
+
+@router.get("/files/{task_id}/{name}", include_in_schema=True)
+def download(task_id: str, name: str, request: Request, svc: ServicesDep,
+             expires: Annotated[int, Query()], sig: Annotated[str, Query()],
+             authorization: Annotated[str | None, Header()] = None) -> FileResponse:
+    """Download a result file through a signed, expiring link (from the task's outputs)."""
+    task = check_download(svc, task_id, name, expires, sig)
+    if authorization and svc.auth.key_for(authorization).id != task.owner_id:
+        raise NotFoundError(f"no task {task_id!r}")
+    path = svc.storage.local_path(f"tasks/{task_id}/{name}")
+    if path is None:
+        raise NotFoundError(f"file {name!r} of task {task_id!r} is gone")
+    return FileResponse(path, media_type=_media_type(name), filename=name)
+
+
+def _media_type(name: str) -> str:
+    from meshsmith.exporters import EXPORTERS
+
+    suffix = Path(name).suffix.lower()
+    by_ext = {e.extension: e.media_type for e in EXPORTERS.values()}
+    images = {".png": "image/png", ".jpg": "image/jpeg", ".mtl": "text/plain"}
+    return by_ext.get(suffix) or images.get(suffix, "application/octet-stream")
+
+
+@router.get("/balance")
+def balance(svc: ServicesDep, key: KeyDep) -> dict[str, int]:
+    """Credits: ``balance`` available, ``frozen`` in queued or running tasks, ``spent``."""
+    b = svc.store.balance(key.id)
+    return {"balance": b.available, "frozen": b.frozen, "spent": b.spent}
+
+
+@router.get("/account")
+def account(key: KeyDep) -> dict[str, Any]:
+    """The calling key: its public ID, limits and webhook signing secret."""
+    return {"id": key.id, "name": key.name, "key_hint": key.key_hint,
+            "max_concurrency": key.max_concurrency,
+            "rate_limit_per_min": key.rate_limit_per_min,
+            "webhook_secret": key.webhook_secret, "created_at": iso(key.created_at)}
+
+
+@router.post("/auth/token")
+def access_token(svc: ServicesDep, key: KeyDep) -> dict[str, Any]:
+    """Exchange the API key for a short-lived bearer token."""
+    token, ttl = issue_token(svc.settings, key.id)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}

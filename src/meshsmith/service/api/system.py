@@ -1,0 +1,44 @@
+"""Unauthenticated endpoints: health, metrics, and the engine and format registries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from meshsmith.service.api.deps import ServicesDep
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["system"])
+async def healthz() -> dict[str, str]:
+    """Liveness: the server answers."""
+    return {"status": "ok"}
+
+
+@router.get("/metrics", tags=["system"])
+def metrics(svc: ServicesDep) -> Response:
+    """Prometheus metrics."""
+    return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/engines", tags=["registry"])
+async def engines() -> dict[str, list[dict[str, Any]]]:
+    """The engine registry."""
+    from meshsmith.engines import ENGINES
+
+    return {"engines": [{"name": e.name, "description": e.description, "device": e.device,
+                         "needs_weights": e.needs_weights} for e in ENGINES.values()]}
+
+
+@router.get("/v1/formats", tags=["registry"])
+async def formats() -> dict[str, list[dict[str, Any]]]:
+    """The exporter registry."""
+    from meshsmith.exporters import EXPORTERS
+
+    return {"formats": [{"name": e.name, "extension": e.extension, "media_type": e.media_type,
+                         "textured": e.textured, "description": e.description}
+                        for e in EXPORTERS.values()]}

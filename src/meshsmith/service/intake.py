@@ -1,0 +1,54 @@
+"""Images coming in: uploads, and task view references resolved to stored uploads.
+
+A reference is a ``file_token`` from ``POST /v1/uploads``, an ``http(s)`` URL (fetched with
+the address rules of :mod:`meshsmith.service.fetch`), or a ``data:image/...;base64,`` URI.
+Every image passes the engine's own input checks (:func:`meshsmith.inputs.decode.load_image`)
+before it is stored, so a task never starts on an image the engine would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from meshsmith.inputs.decode import load_image
+from meshsmith.service.fetch import FetchPolicy, fetch_image_bytes
+from meshsmith.service.models import Upload
+from meshsmith.service.settings import Settings
+from meshsmith.service.storage import Storage
+from meshsmith.service.store import Store, new_id
+
+_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "bmp": "bmp"}
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """The address, size and timeout rules for fetching image URLs."""
+    return FetchPolicy(max_bytes=settings.max_upload_bytes,
+                       connect_timeout_s=settings.fetch_connect_timeout_s,
+                       read_timeout_s=settings.fetch_read_timeout_s,
+                       allow=tuple(settings.fetch_allow))
+
+
+def store_image(store: Store, storage: Storage, settings: Settings, owner_id: str,
+                data: bytes) -> Upload:
+    """Check ``data`` with the engine's decoder, store it, and record the upload."""
+    image = load_image(data, max_bytes=settings.max_upload_bytes)
+    upload_id = new_id()
+    key = f"uploads/{owner_id}/{upload_id}.{_EXTENSIONS[image.format]}"
+    storage.put_bytes(key, data)
+    width, height = image.size
+    return store.add_upload(owner_id, key, width, height, image.format, len(data), upload_id)
+
+
+def resolve_views(store: Store, storage: Storage, settings: Settings, owner_id: str,
+                  refs: Mapping[str, str]) -> dict[str, str]:
+    """Map each slot's reference to an upload ID of ``owner_id`` (fetching URLs first)."""
+    return {slot: _resolve(store, storage, settings, owner_id, ref)
+            for slot, ref in refs.items()}
+
+
+def _resolve(store: Store, storage: Storage, settings: Settings, owner_id: str, ref: str
+             ) -> str:
+    if ref.startswith(("http://", "https://", "data:")) or "://" in ref:
+        data = fetch_image_bytes(ref, fetch_policy(settings))
+        return store_image(store, storage, settings, owner_id, data).id
+    return store.get_upload(owner_id, ref).id

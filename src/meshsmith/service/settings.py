@@ -1,0 +1,107 @@
+"""The ONE settings object of the service, read from ``MESHSMITH_*`` environment variables.
+
+Every command-line flag of ``meshsmith serve`` and ``meshsmith keys`` maps onto a field here
+(``--data-dir`` is ``MESHSMITH_DATA_DIR``, and so on). :func:`load_settings` validates them
+once at start-up; in production mode the server refuses to start with the default secret.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The development secret. Fine on a laptop; refused when ``MESHSMITH_MODE=production``.
+DEFAULT_SECRET = "meshsmith-development-secret-change-me"
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class PriceTable(BaseSettings):
+    """Credits per task option (``MESHSMITH_PRICE__BASE=20`` and so on)."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    base: int = Field(20, ge=0)
+    texture: int = Field(10, ge=0)
+    detailed_texture: int = Field(10, ge=0)
+    detailed_geometry: int = Field(20, ge=0)
+    quad: int = Field(5, ge=0)
+    smart_low_poly: int = Field(10, ge=0)
+    parts: int = Field(20, ge=0)
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment. Durations are seconds."""
+
+    model_config = SettingsConfigDict(env_prefix="MESHSMITH_", env_nested_delimiter="__",
+                                      extra="ignore")
+
+    mode: Literal["development", "production"] = "development"
+    data_dir: Path = Path("meshsmith-data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    public_url: str | None = None
+    secret_key: str = DEFAULT_SECRET
+    workers: int = Field(default_factory=_default_workers, ge=1, le=64)
+    queue: Literal["local"] = "local"
+
+    task_timeout_s: float = Field(3600.0, gt=0)
+    lease_s: float = Field(30.0, gt=0)
+    max_attempts: int = Field(3, ge=1)
+    scheduler_interval_s: float = Field(1.0, gt=0)
+    worker_nice: int = Field(10, ge=0, le=19)
+
+    signed_url_ttl_s: int = Field(3600, gt=0)
+    access_token_ttl_s: int = Field(86400, gt=0)
+    default_max_concurrency: int = Field(10, ge=1)
+    default_rate_limit_per_min: int = Field(600, ge=1)
+    max_upload_bytes: int = Field(20_000_000, gt=0)
+
+    fetch_allow: list[str] = Field(default_factory=list)
+    fetch_connect_timeout_s: float = Field(5.0, gt=0)
+    fetch_read_timeout_s: float = Field(15.0, gt=0)
+
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    webhook_backoff_s: list[float] = Field(
+        default_factory=lambda: [30.0, 60.0, 120.0, 300.0, 600.0, 900.0])
+
+    price: PriceTable = Field(default_factory=PriceTable)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.mode == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("MESHSMITH_SECRET_KEY must be set to a private value when "
+                             "MESHSMITH_MODE=production")
+        if self.mode == "production" and len(self.secret_key) < 32:
+            raise ValueError("MESHSMITH_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL: ``database_url``, or SQLite in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'meshsmith.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    def base_url(self) -> str:
+        """The URL clients reach this server at (for signed download links)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; ``overrides`` (e.g. CLI flags) win over the env."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)
