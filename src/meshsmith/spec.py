@@ -18,6 +18,7 @@ from meshsmith.errors import (
     InvalidRequestError,
     InvalidResolutionError,
     InvalidViewsError,
+    UnknownEngineError,
 )
 
 Slot = Literal["front", "back", "left", "right"]
@@ -123,6 +124,7 @@ class TaskSpec:
         object.__setattr__(self, "views", MappingProxyType(dict(self.views)))
         for fmt in (self.output_format, *self.extra_formats):
             _check_format(fmt)
+        _check_engine(self.engine)
         extras = tuple(f for f in dict.fromkeys(self.extra_formats) if f != self.output_format)
         object.__setattr__(self, "extra_formats", extras)
 
@@ -143,6 +145,13 @@ def _check_views(views: Mapping[Slot, Path]) -> None:
         raise InvalidViewsError(f"unknown view slot(s) {unknown}; use {', '.join(SLOTS)}")
     if "front" not in views:
         raise InvalidViewsError("the front view is required")
+
+
+def _check_engine(name: str) -> None:
+    from meshsmith.engines import ENGINES
+
+    if name not in ENGINES:
+        raise UnknownEngineError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
 
 
 def _check_format(fmt: str) -> None:

@@ -48,7 +48,7 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     store = Store(settings)
-    queue = make_queue(settings)
+    queue = make_queue(settings, store)
     return Services(settings=settings, store=store, storage=make_storage(settings), queue=queue,
                     auth=Authenticator(store, settings),
                     scheduler=Scheduler(store, queue, settings),

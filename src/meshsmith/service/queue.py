@@ -13,13 +13,16 @@ import logging
 import multiprocessing
 import os
 import queue as stdqueue
+import socket
 import threading
+import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Protocol
 
 from meshsmith.service.settings import Settings
+from meshsmith.service.store import Store
 from meshsmith.service.worker import run_task
 
 log = logging.getLogger("meshsmith.queue")
@@ -36,9 +39,9 @@ class TaskQueue(Protocol):
     def stop(self) -> None: ...
 
 
-def make_queue(settings: Settings) -> TaskQueue:
+def make_queue(settings: Settings, store: Store) -> TaskQueue:
     """The queue the settings name."""
-    return LocalQueue(settings)
+    return LocalQueue(settings, store)
 
 
 def _init_worker(nice: int) -> None:
@@ -51,32 +54,49 @@ class LocalQueue:
     """A pool of ``settings.workers`` processes, fed by one dispatcher thread.
 
     Only the dispatcher thread touches the pool, so worker processes are always started by a
-    long-lived thread. A broken pool (a worker was killed) is replaced; the tasks it held
-    are recovered by their leases.
+    long-lived thread. This process renews the leases of the tasks its pool holds: a worker
+    busy inside a long native call cannot starve its own renewals, and when this process dies
+    the renewals stop, so the leases run out and a restarted server re-runs those tasks. A
+    broken pool (a worker was killed) is replaced; its tasks are recovered by their leases.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self._settings, self._store = settings, store
         self._settings_json = settings.model_dump_json()
         self._ids: stdqueue.Queue[str | None] = stdqueue.Queue()
-        self._inflight: set[str] = set()
+        self._inflight: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._pool: ProcessPoolExecutor | None = None
         self._thread = threading.Thread(target=self._dispatch, name="dispatcher", daemon=True)
+        self._renewer = threading.Thread(target=self._renew, name="leases", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        self._renewer.start()
 
     def enqueue(self, task_id: str) -> None:
         with self._lock:
             if task_id in self._inflight:
                 return
-            self._inflight.add(task_id)
+            self._inflight[task_id] = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._ids.put(task_id)
 
     def stop(self) -> None:
+        self._stop.set()
         self._ids.put(None)
         self._thread.join(timeout=10)
+        self._renewer.join(timeout=10)
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self._settings.lease_s / 3):
+            with self._lock:
+                held = list(self._inflight.items())
+            for task_id, worker_id in held:
+                try:
+                    self._store.renew(task_id, worker_id)
+                except Exception:
+                    log.warning("lease renewal of task %s failed", task_id, exc_info=True)
 
     def _dispatch(self) -> None:
         while (task_id := self._ids.get()) is not None:
@@ -95,7 +115,8 @@ class LocalQueue:
             if self._pool is None:
                 self._pool = self._new_pool()
             try:
-                future = self._pool.submit(run_task, task_id, self._settings_json)
+                future = self._pool.submit(run_task, task_id, self._settings_json,
+                                           self._inflight[task_id])
             except (BrokenProcessPool, RuntimeError):
                 log.warning("worker pool broken; starting a new one")
                 self._pool = None
@@ -106,7 +127,7 @@ class LocalQueue:
 
     def _done(self, task_id: str, future: Future[str] | None) -> None:
         with self._lock:
-            self._inflight.discard(task_id)
+            self._inflight.pop(task_id, None)
         if future is None or future.cancelled():
             return
         exc = future.exception()

@@ -50,11 +50,12 @@ def make_storage(settings: Settings) -> Storage:
     return LocalStorage(settings.files_dir)
 
 
-def run_task(task_id: str, settings_json: str) -> str:
-    """Claim and run one task; returns its outcome (``success``, ``failed``, ``lost`` or
-    ``skipped`` when it was not claimable)."""
+def run_task(task_id: str, settings_json: str, worker_id: str | None = None) -> str:
+    """Claim and run one task as ``worker_id`` (default: a new ID for this process); returns
+    its outcome (``success``, ``failed``, ``lost`` or ``skipped`` when it was not
+    claimable)."""
     ctx = _context(settings_json)
-    worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     if ctx.store.claim(task_id, worker_id) is None:
         return "skipped"
     with Heartbeat(ctx.store, task_id, worker_id, ctx.settings.lease_s) as beat:
