@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,27 @@ def test_formats_and_engines_list_the_registries() -> None:
     engines = _run("engines")
     assert engines.returncode == 0
     assert all(name in engines.stdout for name in ENGINES)
+
+
+def test_keys_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> None:
+    done = _run("keys", "create", "--data-dir", str(tmp_path), "--name", "ci", "--credits", "50")
+    assert done.returncode == 0, done.stderr
+    key = done.stdout.strip().splitlines()[-1]
+    assert key.startswith("tsk_") and " " not in key and len(key) > 40
+    listed = _run("keys", "list", "--data-dir", str(tmp_path))
+    assert "ci" in listed.stdout and "50" in listed.stdout and key not in listed.stdout
+
+
+def test_keys_create_reads_the_data_dir_from_the_environment(tmp_path: Path) -> None:
+    env = {**os.environ, "MESHSMITH_DATA_DIR": str(tmp_path / "env-dir")}
+    done = subprocess.run([sys.executable, "-m", "meshsmith.cli", "keys", "create", "--name",
+                           "x"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0 and (tmp_path / "env-dir" / "meshsmith.db").is_file()
+
+
+def test_serve_refuses_to_start_in_production_with_the_default_secret(tmp_path: Path) -> None:
+    env = {**os.environ, "MESHSMITH_MODE": "production", "MESHSMITH_DATA_DIR": str(tmp_path)}
+    env.pop("MESHSMITH_SECRET_KEY", None)
+    done = subprocess.run([sys.executable, "-m", "meshsmith.cli", "serve", "--port", "0"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2 and "MESHSMITH_SECRET_KEY" in done.stderr

@@ -192,3 +192,16 @@ def test_every_status_change_follows_the_status_machine() -> None:
 def _expire_lease(store: Store, task_id: str) -> None:
     with store.writing() as s:
         s.execute(update(Task).where(Task.id == task_id).values(lease_expires_at=0.0))
+
+
+def test_success_past_its_retention_expires(store: Store) -> None:
+    key, _ = store.create_key("a", 100)
+    task, _ = store.create_task(_new(key.id))
+    store.claim(task.id, "w1")
+    store.succeed(task.id, "w1", {"files": []}, {})
+    assert store.expire_outputs() == []
+    with store.writing() as s:
+        s.execute(update(Task).where(Task.id == task.id).values(finished_at=0.0))
+    assert store.expire_outputs() == [task.id]
+    assert store.get_task(key.id, task.id).status == states.EXPIRED
+    assert store.balance(key.id).spent == 30  # still charged: the work was delivered

@@ -49,9 +49,10 @@ class Services:
 def build_services(settings: Settings) -> Services:
     store = Store(settings)
     queue = make_queue(settings, store)
-    return Services(settings=settings, store=store, storage=make_storage(settings), queue=queue,
+    storage = make_storage(settings)
+    return Services(settings=settings, store=store, storage=storage, queue=queue,
                     auth=Authenticator(store, settings),
-                    scheduler=Scheduler(store, queue, settings),
+                    scheduler=Scheduler(store, queue, storage, settings),
                     webhooks=WebhookSender(store, settings), metrics=Metrics(store))
 
 

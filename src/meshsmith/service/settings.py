@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     scheduler_interval_s: float = Field(1.0, gt=0)
     worker_nice: int = Field(10, ge=0, le=19)
 
+    output_retention_s: float = Field(7 * 86400.0, gt=0)
     signed_url_ttl_s: int = Field(3600, gt=0)
     access_token_ttl_s: int = Field(86400, gt=0)
     default_max_concurrency: int = Field(10, ge=1)

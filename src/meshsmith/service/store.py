@@ -410,6 +410,17 @@ class Store:
         self._move(session, task, states.FAILED, f"error {err.code}")
         return []
 
+    def expire_outputs(self, limit: int = 100) -> list[str]:
+        """Mark successful tasks older than ``output_retention_s`` expired; returns their IDs
+        (the caller deletes their files)."""
+        cutoff = time.time() - self.settings.output_retention_s
+        with self.writing() as session:
+            old = list(session.scalars(select(Task).where(
+                Task.status == states.SUCCESS, Task.finished_at < cutoff).limit(limit)))
+            for task in old:
+                self._move(session, task, states.EXPIRED, "outputs passed their retention")
+            return [task.id for task in old]
+
     def _move(self, session: Session, task: Task, new: str, reason: str) -> None:
         if not states.can_move(task.status, new):
             raise TaskStateError(f"a {task.status} task cannot become {new}")
