@@ -38,7 +38,7 @@ def _worker_pids(server_pid: int) -> list[int]:
 
 
 def test_sigkill_mid_task_then_restart_reruns_the_task(tmp_path: Path, db: str | None) -> None:
-    server = Server(tmp_path / "data", db)
+    server = Server(tmp_path / "data", db, MESHSMITH_LEASE_S="4")
     key = server.create_key(100)
     server.start()
     with server.client(key) as client:
@@ -55,7 +55,8 @@ def test_sigkill_mid_task_then_restart_reruns_the_task(tmp_path: Path, db: str |
         with server.client(key) as client:
             task = wait_for(client, task_id, {"success", "failed"}, timeout=180)
             history = [f"{t['from']}->{t['to']} {t['reason']}" for t in task["transitions"]]
-            assert task["status"] == "success" and task["attempts"] == 2, history
+            # >= 2: on a loaded machine a 4 s lease may also lapse once while healthy
+            assert task["status"] == "success" and task["attempts"] >= 2, history
             moves = [(t["from"], t["to"]) for t in task["transitions"]]
             assert ("running", "queued") in moves and moves[-1] == ("running", "success")
             assert client.get("/v1/balance").json() == {"balance": 70, "frozen": 0, "spent": 30}

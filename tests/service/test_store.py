@@ -205,3 +205,16 @@ def test_success_past_its_retention_expires(store: Store) -> None:
     assert store.expire_outputs() == [task.id]
     assert store.get_task(key.id, task.id).status == states.EXPIRED
     assert store.balance(key.id).spent == 30  # still charged: the work was delivered
+
+
+def test_renew_leases_extends_only_tasks_held_by_the_given_workers(store: Store) -> None:
+    key, _ = store.create_key("a", 100)
+    mine, _ = store.create_task(_new(key.id))
+    theirs, _ = store.create_task(_new(key.id))
+    store.claim(mine.id, "w-mine")
+    store.claim(theirs.id, "w-theirs")
+    _expire_lease(store, mine.id)
+    _expire_lease(store, theirs.id)
+    assert store.renew_leases(["w-mine", "w-gone"]) == 1
+    assert store.recover() == [theirs.id]
+    assert store.get_task(key.id, mine.id).status == states.RUNNING

@@ -45,7 +45,9 @@ def make_queue(settings: Settings, store: Store) -> TaskQueue:
 
 
 def _init_worker(nice: int) -> None:
-    """Worker processes run below the API's priority so requests stay fast under load."""
+    """Worker processes log like the server and run below the API's priority, so requests
+    stay fast while they generate."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s[%(process)d] %(message)s")
     if nice:
         os.nice(nice)
 
@@ -91,12 +93,11 @@ class LocalQueue:
     def _renew(self) -> None:
         while not self._stop.wait(self._settings.lease_s / 3):
             with self._lock:
-                held = list(self._inflight.items())
-            for task_id, worker_id in held:
-                try:
-                    self._store.renew(task_id, worker_id)
-                except Exception:
-                    log.warning("lease renewal of task %s failed", task_id, exc_info=True)
+                held = list(self._inflight.values())
+            try:
+                self._store.renew_leases(held)
+            except Exception:
+                log.warning("lease renewal failed; retrying", exc_info=True)
 
     def _dispatch(self) -> None:
         while (task_id := self._ids.get()) is not None:
@@ -131,7 +132,9 @@ class LocalQueue:
         if future is None or future.cancelled():
             return
         exc = future.exception()
-        if isinstance(exc, BrokenProcessPool):
+        if exc is None:
+            log.info("task %s: %s", task_id, future.result())
+        elif isinstance(exc, BrokenProcessPool):
             log.warning("task %s: its worker process died; its lease will expire", task_id)
         elif exc is not None:
             log.error("task %s: worker raised %r", task_id, exc)

@@ -356,6 +356,19 @@ class Store:
                 Task.lease_owner == worker_id).values(**values))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def renew_leases(self, worker_ids: Sequence[str]) -> int:
+        """Extend the leases of every running task held by one of ``worker_ids`` in one
+        statement; returns how many were extended."""
+        if not worker_ids:
+            return 0
+        now = time.time()
+        with self.writing() as session:
+            result = session.execute(update(Task).where(
+                Task.status == states.RUNNING, Task.lease_owner.in_(worker_ids))
+                .values(lease_expires_at=now + self.settings.lease_s, updated_at=now)
+                .execution_options(synchronize_session=False))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def succeed(self, task_id: str, worker_id: str, outputs: dict[str, Any],
                 stats: dict[str, Any]) -> bool:
         """Record a finished task and charge it; False if the worker had lost it."""

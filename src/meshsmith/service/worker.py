@@ -173,4 +173,6 @@ class Heartbeat:
                 log.warning("lease renewal of task %s failed", self._task_id, exc_info=True)
                 continue
             if not mine:
+                log.warning("task %s is no longer held by %s: cancelled, timed out or its "
+                            "lease ran out; stopping", self._task_id, self._worker_id)
                 self._lost.set()

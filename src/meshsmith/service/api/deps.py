@@ -10,14 +10,15 @@ from meshsmith.service.app import Services
 from meshsmith.service.models import ApiKey
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """The app's services (async: it never blocks, so it needs no thread-pool hop)."""
     return request.app.state.services  # type: ignore[no-any-return]
 
 
 def current_key(request: Request,
                 authorization: Annotated[str | None, Header()] = None) -> ApiKey:
     """The authenticated key of this request, after its rate limit is applied."""
-    svc = services(request)
+    svc: Services = request.app.state.services
     key = svc.auth.key_for(authorization)
     svc.auth.check_rate(key)
     return key
