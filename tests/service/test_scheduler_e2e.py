@@ -33,12 +33,14 @@ def _wait_running(client: httpx.Client, task_id: str) -> dict[str, object]:
 
 
 def _worker_pids(server_pid: int) -> list[int]:
-    children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
+    """Every child process of the server, whichever of its threads started it."""
+    threads = Path(f"/proc/{server_pid}/task").glob("*/children")
+    return [int(p) for t in threads for p in t.read_text().split()]
 
 
 def test_sigkill_mid_task_then_restart_reruns_the_task(tmp_path: Path, db: str | None) -> None:
-    server = Server(tmp_path / "data", db, MESHSMITH_LEASE_S="4")
+    # two workers: one runs the task, one idles; both must die with the server
+    server = Server(tmp_path / "data", db, MESHSMITH_LEASE_S="4", MESHSMITH_WORKERS="2")
     key = server.create_key(100)
     server.start()
     with server.client(key) as client:
@@ -48,6 +50,7 @@ def test_sigkill_mid_task_then_restart_reruns_the_task(tmp_path: Path, db: str |
         _wait_running(client, task_id)
     assert server.proc is not None
     workers = _worker_pids(server.proc.pid)
+    assert len(workers) >= 2
     server.kill()  # SIGKILL: no shutdown code runs
     _assert_processes_exit(workers)
     server.start()

@@ -15,6 +15,7 @@ import os
 import queue as stdqueue
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,11 +46,21 @@ def make_queue(settings: Settings, store: Store) -> TaskQueue:
 
 
 def _init_worker(nice: int) -> None:
-    """Worker processes log like the server and run below the API's priority, so requests
-    stay fast while they generate."""
+    """Worker processes log like the server, run below the API's priority (so requests stay
+    fast while they generate), and exit when the server process is gone, idle or not."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s[%(process)d] %(message)s")
     if nice:
         os.nice(nice)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="orphan-check",
+                     daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """An idle pool worker never sees EOF on its call queue (it holds both ends), so it
+    watches its parent instead."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 class LocalQueue:
