@@ -71,6 +71,15 @@ class Authenticator:
                 "missing credentials: send 'Authorization: Bearer <API key>'")
         return self.resolve(credential.strip())
 
+    def cached(self, authorization: str | None) -> ApiKey | None:
+        """The key for this header if it was looked up in the last few seconds, else None
+        (a cache miss, not an error: call :meth:`key_for`)."""
+        scheme, _, credential = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return None
+        hit = self._cache.get(hash_key(credential.strip()))
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < KEY_CACHE_S else None
+
     def resolve(self, credential: str) -> ApiKey:
         cache_key = hash_key(credential)
         now = time.monotonic()

@@ -12,9 +12,11 @@ the busy timeout instead of failing; reads use plain deferred transactions.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -89,6 +91,8 @@ class Store:
         self.settings = settings
         self.engine = engine or make_engine(settings.db_url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext())
         self._write_engine_ = self._write_engine()
         self._write = sessionmaker(self._write_engine_, expire_on_commit=False)
 
@@ -111,8 +115,11 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        """A write transaction: commits on success, rolls back on error."""
-        with self._write.begin() as session:
+        """A write transaction: commits on success, rolls back on error.
+
+        On SQLite, this process's writers also queue on a lock first: SQLite's own busy
+        handler sleeps with growing back-off, which gives contended writes long tails."""
+        with self._write_lock, self._write.begin() as session:
             yield session
 
     @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, Header, Request
 
 from meshsmith.service.app import Services
@@ -15,11 +16,14 @@ async def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def current_key(request: Request,
-                authorization: Annotated[str | None, Header()] = None) -> ApiKey:
-    """The authenticated key of this request, after its rate limit is applied."""
+async def current_key(request: Request,
+                      authorization: Annotated[str | None, Header()] = None) -> ApiKey:
+    """The authenticated key of this request, after its rate limit is applied. A recently
+    seen credential is answered from memory; only a lookup goes to the thread pool."""
     svc: Services = request.app.state.services
-    key = svc.auth.key_for(authorization)
+    key = svc.auth.cached(authorization)
+    if key is None:
+        key = await to_thread.run_sync(svc.auth.key_for, authorization)
     svc.auth.check_rate(key)
     return key
 

@@ -125,14 +125,22 @@ def _new_task(svc: Services, owner_id: str, body: TaskRequest, options: dict[str
 
 
 @router.get("/tasks/{task_id}")
-def get_task(task_id: str, svc: ServicesDep, key: KeyDep) -> dict[str, Any]:
-    """A task's status, progress, cost, error or outputs, its transitions and webhook log."""
+def get_task(task_id: str, svc: ServicesDep, key: KeyDep,
+             include: Annotated[str | None, Query(
+                 description="'transitions': also list every status change")] = None
+             ) -> dict[str, Any]:
+    """A task's status, progress, cost, error or outputs; its webhook log when it has a
+    ``callback_url``; its status history with ``?include=transitions``."""
+    if include not in (None, "transitions"):
+        raise InvalidRequestError("include must be 'transitions'")
     task = svc.store.get_task(key.id, task_id)
-    return task_json(task, svc.settings) | {
-        "transitions": [{"from": t.from_status, "to": t.to_status, "at": iso(t.at),
-                         "reason": t.reason} for t in svc.store.transitions(task.id)],
-        "webhooks": _webhook_log(svc, task.id),
-    }
+    body = task_json(task, svc.settings)
+    if task.callback_url:
+        body["webhooks"] = _webhook_log(svc, task.id)
+    if include == "transitions":
+        body["transitions"] = [{"from": t.from_status, "to": t.to_status, "at": iso(t.at),
+                                "reason": t.reason} for t in svc.store.transitions(task.id)]
+    return body
 
 
 def _webhook_log(svc: Services, task_id: str) -> list[dict[str, Any]]:
