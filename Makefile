@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs (see .ci/run).
 PYTHON ?= python3
 
-.PHONY: setup test lint typecheck unit bench validator
+.PHONY: setup test lint typecheck unit bench bench-api validator
 
 setup:
 	$(PYTHON) -m pip install -e '.[dev]'
@@ -22,3 +22,6 @@ test: lint typecheck unit
 
 bench:
 	$(PYTHON) benchmarks/bench_generate.py
+
+bench-api:
+	$(PYTHON) benchmarks/bench_api.py
