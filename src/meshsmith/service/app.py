@@ -24,10 +24,9 @@ from meshsmith.service.metrics import Metrics
 from meshsmith.service.queue import TaskQueue, make_queue
 from meshsmith.service.scheduler import Scheduler
 from meshsmith.service.settings import Settings
-from meshsmith.service.storage import Storage
+from meshsmith.service.storage import Storage, make_storage
 from meshsmith.service.store import Store
 from meshsmith.service.webhooks import WebhookSender
-from meshsmith.service.worker import make_storage
 
 log = logging.getLogger("meshsmith.service")
 

@@ -48,6 +48,12 @@ def _mac(secret: str, body: str) -> str:
     return hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def _bearer(authorization: str | None) -> str | None:
+    """The credential of a ``Bearer`` header value, or None when there is none."""
+    scheme, _, credential = (authorization or "").partition(" ")
+    return credential.strip() or None if scheme.lower() == "bearer" else None
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -65,30 +71,25 @@ class Authenticator:
 
     def key_for(self, authorization: str | None) -> ApiKey:
         """The key behind an ``Authorization`` header value; raises AuthenticationError."""
-        scheme, _, credential = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
+        credential = _bearer(authorization)
+        if credential is None:
             raise AuthenticationError(
                 "missing credentials: send 'Authorization: Bearer <API key>'")
-        return self.resolve(credential.strip())
+        key = self._cache_hit(credential)
+        if key is None:
+            key = self._lookup(credential)
+            self._cache[hash_key(credential)] = (time.monotonic(), key)
+        return key
 
     def cached(self, authorization: str | None) -> ApiKey | None:
         """The key for this header if it was looked up in the last few seconds, else None
         (a cache miss, not an error: call :meth:`key_for`)."""
-        scheme, _, credential = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            return None
-        hit = self._cache.get(hash_key(credential.strip()))
-        return hit[1] if hit is not None and time.monotonic() - hit[0] < KEY_CACHE_S else None
+        credential = _bearer(authorization)
+        return None if credential is None else self._cache_hit(credential)
 
-    def resolve(self, credential: str) -> ApiKey:
-        cache_key = hash_key(credential)
-        now = time.monotonic()
-        cached = self._cache.get(cache_key)
-        if cached is not None and now - cached[0] < KEY_CACHE_S:
-            return cached[1]
-        key = self._lookup(credential)
-        self._cache[cache_key] = (now, key)
-        return key
+    def _cache_hit(self, credential: str) -> ApiKey | None:
+        hit = self._cache.get(hash_key(credential))
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < KEY_CACHE_S else None
 
     def _lookup(self, credential: str) -> ApiKey:
         if credential.startswith(TOKEN_PREFIX):

@@ -13,10 +13,8 @@ import logging
 import multiprocessing
 import os
 import queue as stdqueue
-import socket
 import threading
 import time
-import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -24,7 +22,7 @@ from typing import Protocol
 
 from meshsmith.service.settings import Settings
 from meshsmith.service.store import Store
-from meshsmith.service.worker import run_task
+from meshsmith.service.worker import new_worker_id, run_task
 
 log = logging.getLogger("meshsmith.queue")
 
@@ -92,7 +90,7 @@ class LocalQueue:
         with self._lock:
             if task_id in self._inflight:
                 return
-            self._inflight[task_id] = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+            self._inflight[task_id] = new_worker_id()
         self._ids.put(task_id)
 
     def stop(self) -> None:
@@ -147,5 +145,5 @@ class LocalQueue:
             log.info("task %s: %s", task_id, future.result())
         elif isinstance(exc, BrokenProcessPool):
             log.warning("task %s: its worker process died; its lease will expire", task_id)
-        elif exc is not None:
+        else:
             log.error("task %s: worker raised %r", task_id, exc)

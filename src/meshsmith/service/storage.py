@@ -11,7 +11,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from meshsmith.service.settings import Settings
 
 
 class Storage(Protocol):
@@ -80,3 +83,8 @@ class LocalStorage:
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self._path(prefix), ignore_errors=True)
+
+
+def make_storage(settings: Settings) -> Storage:
+    """The storage the settings name (local disk under the data directory)."""
+    return LocalStorage(settings.files_dir)

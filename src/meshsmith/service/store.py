@@ -219,33 +219,32 @@ class Store:
         """
         try:
             with self.writing() as session:
-                existing = self._idempotent(session, new)
+                existing = self._idempotent(session, new.owner_id, new.idempotency_key,
+                                            new.request_hash)
                 if existing is not None:
                     return existing, False
                 return self._insert_task(session, new), True
         except IntegrityError:  # a concurrent create with the same idempotency key won
-            with self.writing() as session:
-                existing = self._idempotent(session, new)
+            existing = self.find_idempotent(new.owner_id, new.idempotency_key, new.request_hash)
             if existing is None:
                 raise
             return existing, False
 
-    def find_idempotent(self, owner_id: str, idempotency_key: str, request_hash: str | None
-                        ) -> Task | None:
+    def find_idempotent(self, owner_id: str, idempotency_key: str | None,
+                        request_hash: str | None) -> Task | None:
         """The key's task created with ``idempotency_key``, if any (see :meth:`create_task`)."""
-        new = NewTask(owner_id=owner_id, views={}, options={}, cost=0,
-                      idempotency_key=idempotency_key, request_hash=request_hash)
         with self.reading() as session:
-            return self._idempotent(session, new)
+            return self._idempotent(session, owner_id, idempotency_key, request_hash)
 
-    def _idempotent(self, session: Session, new: NewTask) -> Task | None:
-        if new.idempotency_key is None:
+    def _idempotent(self, session: Session, owner_id: str, idempotency_key: str | None,
+                    request_hash: str | None) -> Task | None:
+        if idempotency_key is None:
             return None
-        task = session.scalar(select(Task).where(Task.owner_id == new.owner_id,
-                                                 Task.idempotency_key == new.idempotency_key))
-        if task is not None and task.request_hash != new.request_hash:
+        task = session.scalar(select(Task).where(Task.owner_id == owner_id,
+                                                 Task.idempotency_key == idempotency_key))
+        if task is not None and task.request_hash != request_hash:
             raise IdempotencyConflictError(
-                f"idempotency_key {new.idempotency_key!r} was used for a different request")
+                f"idempotency_key {idempotency_key!r} was used for a different request")
         return task
 
     def _insert_task(self, session: Session, new: NewTask) -> Task:
@@ -353,8 +352,9 @@ class Store:
     def renew(self, task_id: str, worker_id: str, stage: str | None = None,
               progress: float | None = None) -> bool:
         """Extend the lease (and record progress); False if the task is no longer ours."""
-        values: dict[str, Any] = {"lease_expires_at": time.time() + self.settings.lease_s,
-                                  "updated_at": time.time()}
+        now = time.time()
+        values: dict[str, Any] = {"lease_expires_at": now + self.settings.lease_s,
+                                  "updated_at": now}
         if stage is not None and progress is not None:
             values |= {"stage": stage, "progress": progress}
         with self.writing() as session:

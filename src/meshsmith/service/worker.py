@@ -21,7 +21,7 @@ from typing import Any
 
 from meshsmith.errors import MeshsmithError
 from meshsmith.service.settings import Settings
-from meshsmith.service.storage import LocalStorage, Storage
+from meshsmith.service.storage import Storage, make_storage
 from meshsmith.service.store import Store
 
 log = logging.getLogger("meshsmith.worker")
@@ -45,9 +45,9 @@ def _context(settings_json: str) -> WorkerContext:
                          settings=settings)
 
 
-def make_storage(settings: Settings) -> Storage:
-    """The storage the settings name (local disk under the data directory)."""
-    return LocalStorage(settings.files_dir)
+def new_worker_id() -> str:
+    """A lease owner name: host, process and a random suffix (unique per claim)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def run_task(task_id: str, settings_json: str, worker_id: str | None = None) -> str:
@@ -55,7 +55,7 @@ def run_task(task_id: str, settings_json: str, worker_id: str | None = None) -> 
     its outcome (``success``, ``failed``, ``lost`` or ``skipped`` when it was not
     claimable)."""
     ctx = _context(settings_json)
-    worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    worker_id = worker_id or new_worker_id()
     if ctx.store.claim(task_id, worker_id) is None:
         return "skipped"
     with Heartbeat(ctx.store, task_id, worker_id, ctx.settings.lease_s) as beat:
@@ -121,9 +121,9 @@ class Heartbeat:
     """Renews the task's lease from a thread and writes progress at most once a second.
 
     The pipeline calls :meth:`report` with progress; it raises :class:`TaskLost` once the
-    store says the task is no longer ours, which stops the pipeline at its next report. If
-    the parent process (the server) dies, the heartbeat ends this process too, so the task's
-    lease runs out and the restarted server re-runs it.
+    store says the task is no longer ours, which stops the pipeline at its next report.
+    (A local pool worker whose server dies is ended by the pool's initializer, see
+    :func:`meshsmith.service.queue._exit_with_parent`.)
     """
 
     def __init__(self, store: Store, task_id: str, worker_id: str, lease_s: float) -> None:
@@ -134,7 +134,6 @@ class Heartbeat:
         self._lost = threading.Event()
         self._lock = threading.Lock()
         self._latest: tuple[str, float] | None = None
-        self._parent = os.getppid()
         self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
 
     def __enter__(self) -> Heartbeat:
@@ -158,8 +157,6 @@ class Heartbeat:
     def _loop(self) -> None:
         since_renew = 0.0
         while not self._stop.wait(self._tick):
-            if os.getppid() != self._parent:
-                os._exit(70)  # the server is gone: die so the lease runs out
             since_renew += self._tick
             with self._lock:
                 latest, self._latest = self._latest, None
