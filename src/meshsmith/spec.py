@@ -18,7 +18,6 @@ from meshsmith.errors import (
     InvalidRequestError,
     InvalidResolutionError,
     InvalidViewsError,
-    UnknownEngineError,
 )
 
 Slot = Literal["front", "back", "left", "right"]
@@ -148,10 +147,9 @@ def _check_views(views: Mapping[Slot, Path]) -> None:
 
 
 def _check_engine(name: str) -> None:
-    from meshsmith.engines import ENGINES
+    from meshsmith.engines import engine_info
 
-    if name not in ENGINES:
-        raise UnknownEngineError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
+    engine_info(name)
 
 
 def _check_format(fmt: str) -> None:

@@ -42,11 +42,17 @@ _instances: dict[str, Engine] = {}
 _instances_lock = threading.Lock()
 
 
-def get_engine(name: str) -> Engine:
-    """The shared instance of a registered engine (created on first use, loaded lazily)."""
+def engine_info(name: str) -> EngineInfo:
+    """The registry entry for ``name``; raises :class:`UnknownEngineError` otherwise."""
     info = ENGINES.get(name)
     if info is None:
         raise UnknownEngineError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
+    return info
+
+
+def get_engine(name: str) -> Engine:
+    """The shared instance of a registered engine (created on first use, loaded lazily)."""
+    info = engine_info(name)
     with _instances_lock:
         if name not in _instances:
             _instances[name] = info.factory()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,6 +14,18 @@ from meshsmith.mesh import ByteArray, FloatArray, Material
 IMAGE_EXTENSIONS = {"png": "png", "jpeg": "jpg"}
 IMAGE_MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 JPEG_QUALITY = 90
+
+
+def texture_path(material: Material, model: Path) -> Path:
+    """Where a model's base-colour image goes: ``<model stem>_basecolor.<png|jpg>`` beside it."""
+    return model.with_name(f"{model.stem}_basecolor.{IMAGE_EXTENSIONS[material.image_format]}")
+
+
+def write_texture(material: Material, model: Path) -> Path:
+    """Encode the base colour and write it at :func:`texture_path`; returns that path."""
+    path = texture_path(material, model)
+    path.write_bytes(encode_texture(material))
+    return path
 
 
 def encode_texture(material: Material) -> bytes:

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from meshsmith.exporters._geometry import vertex_normals
-from meshsmith.exporters._image import IMAGE_EXTENSIONS, encode_texture
+from meshsmith.exporters._image import write_texture
 from meshsmith.mesh import Mesh
 
 #: Rows formatted per string operation: bounds the temporary Python objects to a few MB.
@@ -32,9 +32,7 @@ def write_obj(mesh: Mesh, path: Path) -> list[Path]:
     written = [path, mtl_path]
     texture_name = None
     if mesh.has_texture:
-        suffix = IMAGE_EXTENSIONS[mesh.material.image_format]
-        image_path = path.with_name(f"{path.stem}_basecolor.{suffix}")
-        image_path.write_bytes(encode_texture(mesh.material))
+        image_path = write_texture(mesh.material, path)
         texture_name = image_path.name
         written.append(image_path)
     mtl_path.write_text(_mtl_text(mesh, texture_name), encoding="utf-8")

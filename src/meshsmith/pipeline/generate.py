@@ -135,20 +135,21 @@ def write_outputs(spec: TaskSpec, mesh: Mesh, out: Path,
         models[fmt] = written[0]
         files += [p for p in written if p not in files]
         progress((i + 1) / len(spec.output_formats))
-    textures = write_texture_maps(mesh, out) if spec.texture_maps else {}
-    return Outputs(files=files + list(textures.values()), models=models, textures=textures)
+    textures = write_texture_maps(mesh, out, files) if spec.texture_maps else {}
+    files += [p for p in textures.values() if p not in files]
+    return Outputs(files=files, models=models, textures=textures)
 
 
-def write_texture_maps(mesh: Mesh, out: Path) -> dict[str, Path]:
-    """Write each texture map of ``mesh`` as ``<out stem>_<map>.<ext>``; none if untextured."""
-    from meshsmith.exporters._image import IMAGE_EXTENSIONS, encode_texture
+def write_texture_maps(mesh: Mesh, out: Path, written: list[Path]) -> dict[str, Path]:
+    """The texture maps of ``mesh`` as image files beside ``out`` (the same file an OBJ
+    export names, reused when it is among ``written``); none if untextured."""
+    from meshsmith.exporters._image import texture_path, write_texture
 
     material = mesh.material
     if material.base_color is None:
         return {}
-    path = out.with_name(f"{out.stem}_base_color.{IMAGE_EXTENSIONS[material.image_format]}")
-    path.write_bytes(encode_texture(material))
-    return {"base_color": path}
+    path = texture_path(material, out)
+    return {"base_color": path if path in written else write_texture(material, out)}
 
 
 def mesh_stats(mesh: Mesh) -> MeshStats:
