@@ -16,16 +16,24 @@ from meshsmith.errors import (
     NoForegroundError,
     NotFoundError,
     TaskStateError,
+    UnknownUploadError,
 )
 from meshsmith.service import states
-from meshsmith.service.models import CreditEntry, Task
+from meshsmith.service.models import ApiKey, CreditEntry, Task
 from meshsmith.service.store import NewTask, Store
 
 OPTIONS = {"resolution": "512", "faces": 100_000, "texture": True}
 
 
+def _key(store: Store, name: str, credits: int, **kw: object) -> tuple[ApiKey, str]:
+    """A new key with one uploaded image, ``up-<key id>``, for :func:`_new` to use."""
+    key, raw = store.create_key(name, credits, **kw)  # type: ignore[arg-type]
+    store.add_upload(key.id, "uploads/x.png", 64, 64, "png", 100, f"up-{key.id}")
+    return key, raw
+
+
 def _new(owner: str, cost: int = 30, **kw: object) -> NewTask:
-    return NewTask(owner_id=owner, views={"front": "u1"}, options=OPTIONS, cost=cost,
+    return NewTask(owner_id=owner, views={"front": f"up-{owner}"}, options=OPTIONS, cost=cost,
                    **kw)  # type: ignore[arg-type]
 
 
@@ -37,7 +45,7 @@ def _ledger(store: Store, task_id: str) -> list[tuple[str, int]]:
 
 
 def test_creating_a_task_reserves_credits_and_records_the_first_transition(store: Store) -> None:
-    key, raw = store.create_key("a", 100)
+    key, raw = _key(store, "a", 100)
     task, created = store.create_task(_new(key.id))
     assert created and task.status == states.QUEUED
     assert store.balance(key.id).available == 70 and store.balance(key.id).frozen == 30
@@ -47,7 +55,7 @@ def test_creating_a_task_reserves_credits_and_records_the_first_transition(store
 
 
 def test_success_charges_once_and_failure_releases_the_reservation(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     ok, _ = store.create_task(_new(key.id))
     bad, _ = store.create_task(_new(key.id))
     assert store.claim(ok.id, "w1") is not None and store.claim(bad.id, "w2") is not None
@@ -60,7 +68,7 @@ def test_success_charges_once_and_failure_releases_the_reservation(store: Store)
 
 
 def test_a_finished_task_cannot_be_failed_cancelled_or_refunded_again(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     task, _ = store.create_task(_new(key.id))
     store.claim(task.id, "w1")
     store.fail(task.id, "w1", MeshsmithError("boom"))
@@ -72,7 +80,7 @@ def test_a_finished_task_cannot_be_failed_cancelled_or_refunded_again(store: Sto
 
 
 def test_cancel_releases_credits_and_the_worker_cannot_finish_it(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     task, _ = store.create_task(_new(key.id))
     store.claim(task.id, "w1")
     assert store.cancel(key.id, task.id).status == states.CANCELLED
@@ -82,7 +90,7 @@ def test_cancel_releases_credits_and_the_worker_cannot_finish_it(store: Store) -
 
 
 def test_credits_never_go_negative(store: Store) -> None:
-    key, _ = store.create_key("a", 50)
+    key, _ = _key(store, "a", 50)
     store.create_task(_new(key.id, cost=30))
     with pytest.raises(InsufficientCreditsError) as err:
         store.create_task(_new(key.id, cost=30))
@@ -90,7 +98,7 @@ def test_credits_never_go_negative(store: Store) -> None:
 
 
 def test_concurrent_creates_never_overspend(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     results: list[str] = []
 
     def create() -> None:
@@ -109,7 +117,7 @@ def test_concurrent_creates_never_overspend(store: Store) -> None:
 
 
 def test_concurrency_limit_refuses_the_task_beyond_it_with_code_10040002(store: Store) -> None:
-    key, _ = store.create_key("a", 10_000, max_concurrency=2)
+    key, _ = _key(store, "a", 10_000, max_concurrency=2)
     store.create_task(_new(key.id))
     second, _ = store.create_task(_new(key.id))
     with pytest.raises(ConcurrencyLimitError) as err:
@@ -121,7 +129,7 @@ def test_concurrency_limit_refuses_the_task_beyond_it_with_code_10040002(store: 
 
 def test_idempotency_key_returns_the_same_task_and_refuses_a_different_body(
         store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     first, created = store.create_task(_new(key.id, idempotency_key="k1", request_hash="h1"))
     again, created_again = store.create_task(
         _new(key.id, idempotency_key="k1", request_hash="h1"))
@@ -132,8 +140,8 @@ def test_idempotency_key_returns_the_same_task_and_refuses_a_different_body(
 
 
 def test_other_keys_cannot_see_or_cancel_a_task(store: Store) -> None:
-    alice, _ = store.create_key("alice", 100)
-    bob, _ = store.create_key("bob", 100)
+    alice, _ = _key(store, "alice", 100)
+    bob, _ = _key(store, "bob", 100)
     task, _ = store.create_task(_new(alice.id))
     with pytest.raises(NotFoundError):
         store.get_task(bob.id, task.id)
@@ -142,8 +150,21 @@ def test_other_keys_cannot_see_or_cancel_a_task(store: Store) -> None:
     assert store.list_tasks(bob.id, None, 10, 0) == ([], 0)
 
 
+def test_a_task_on_another_keys_or_a_missing_upload_is_refused_and_reserves_nothing(
+        store: Store) -> None:
+    alice, _ = _key(store, "alice", 100)
+    bob, _ = _key(store, "bob", 100)
+    for views in ({"front": f"up-{alice.id}"}, {"front": f"up-{bob.id}", "back": "nope"}):
+        new = NewTask(owner_id=bob.id, views=views, options=OPTIONS, cost=30)
+        with pytest.raises(UnknownUploadError) as err:
+            store.create_task(new)
+        assert err.value.code == 10031010
+    assert store.balance(bob.id).available == 100
+    assert store.list_tasks(bob.id, None, 10, 0) == ([], 0)
+
+
 def test_lost_worker_is_requeued_then_failed_after_max_attempts(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     task, _ = store.create_task(_new(key.id))
     for attempt in (1, 2):
         assert store.claim(task.id, f"w{attempt}") is not None
@@ -158,7 +179,7 @@ def test_lost_worker_is_requeued_then_failed_after_max_attempts(store: Store) ->
 
 
 def test_task_running_past_the_time_limit_fails_with_code_10090003(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     task, _ = store.create_task(_new(key.id))
     store.claim(task.id, "w1")
     with store.writing() as s:
@@ -170,14 +191,14 @@ def test_task_running_past_the_time_limit_fails_with_code_10090003(store: Store)
 
 
 def test_claim_is_exclusive(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     task, _ = store.create_task(_new(key.id))
     assert store.claim(task.id, "w1") is not None
     assert store.claim(task.id, "w2") is None
 
 
 def test_webhook_is_queued_with_the_task_json_at_a_terminal_state(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     task, _ = store.create_task(_new(key.id, callback_url="http://127.0.0.1:9/hook"))
     store.cancel(key.id, task.id)
     [delivery] = store.due_deliveries()
@@ -195,7 +216,7 @@ def _expire_lease(store: Store, task_id: str) -> None:
 
 
 def test_success_past_its_retention_expires(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     task, _ = store.create_task(_new(key.id))
     store.claim(task.id, "w1")
     store.succeed(task.id, "w1", {"files": []}, {})
@@ -208,7 +229,7 @@ def test_success_past_its_retention_expires(store: Store) -> None:
 
 
 def test_renew_leases_extends_only_tasks_held_by_the_given_workers(store: Store) -> None:
-    key, _ = store.create_key("a", 100)
+    key, _ = _key(store, "a", 100)
     mine, _ = store.create_task(_new(key.id))
     theirs, _ = store.create_task(_new(key.id))
     store.claim(mine.id, "w-mine")

@@ -8,12 +8,15 @@ starts the queue and the two background threads; nothing runs at import time.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from meshsmith import __version__
@@ -22,6 +25,7 @@ from meshsmith.service.api import envelopes
 from meshsmith.service.auth import Authenticator
 from meshsmith.service.metrics import Metrics
 from meshsmith.service.queue import TaskQueue, make_queue
+from meshsmith.service.readmodel import TaskViews
 from meshsmith.service.scheduler import Scheduler
 from meshsmith.service.settings import Settings
 from meshsmith.service.storage import Storage, make_storage
@@ -43,6 +47,8 @@ class Services:
     scheduler: Scheduler
     webhooks: WebhookSender
     metrics: Metrics
+    task_views: TaskViews
+    write_lane: CapacityLimiter  # threads for task-creating transactions
 
 
 def build_services(settings: Settings) -> Services:
@@ -52,7 +58,9 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, store=store, storage=storage, queue=queue,
                     auth=Authenticator(store, settings),
                     scheduler=Scheduler(store, queue, storage, settings),
-                    webhooks=WebhookSender(store, settings), metrics=Metrics(store))
+                    webhooks=WebhookSender(store, settings), metrics=Metrics(store),
+                    task_views=TaskViews(store),
+                    write_lane=CapacityLimiter(settings.db_write_threads))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -69,7 +77,48 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system.router)
     app.include_router(native.router)
     services.metrics.instrument(app)
+    app.openapi = lambda: _openapi_with_bearer(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_with_bearer(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the bearer scheme on every route that authenticates.
+
+    :func:`~meshsmith.service.api.deps.current_key` reads the header itself (cheaper per
+    request than a declared security dependency), so the scheme is added here instead."""
+    from fastapi.openapi.utils import get_openapi
+
+    from meshsmith.service.api.deps import current_key
+
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version,
+                             description=app.description, routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "an API key (tsk_...) or an access token (mst_...)"}}
+        secured = {r.unique_id for r in _api_routes(app.routes)
+                   if _calls(r.dependant, current_key)}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                if operation.get("operationId") in secured:
+                    operation["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every API route, including those of included routers (nested in FastAPI >= 0.160)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            yield from _api_routes(inner.routes)
+        elif (inner := getattr(route, "routes", None)) is not None:
+            yield from _api_routes(inner)
+
+
+def _calls(dependant: Any, func: Any) -> bool:
+    return any(d.call is func or _calls(d, func) for d in dependant.dependencies)
 
 
 @asynccontextmanager
@@ -80,9 +129,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services.queue.start()
     services.scheduler.start()
     services.webhooks.start()
+    services.task_views.start()
     try:
         yield
     finally:
+        services.task_views.stop()
         services.scheduler.stop()
         services.webhooks.stop()
         services.queue.stop()

@@ -41,14 +41,22 @@ def store_image(store: Store, storage: Storage, settings: Settings, owner_id: st
 
 def resolve_views(store: Store, storage: Storage, settings: Settings, owner_id: str,
                   refs: Mapping[str, str]) -> dict[str, str]:
-    """Map each slot's reference to an upload ID of ``owner_id`` (fetching URLs first)."""
+    """Map each slot's reference to an upload ID (fetching URLs and decoding data URIs
+    first). A ``file_token`` passes through as it is: :meth:`Store.create_task` checks, in
+    the task's own transaction, that every upload exists and belongs to ``owner_id``."""
     return {slot: _resolve(store, storage, settings, owner_id, ref)
             for slot, ref in refs.items()}
 
 
+def is_remote(ref: str) -> bool:
+    """Whether a view reference must be fetched or decoded (a URL or a data URI) rather
+    than being a ``file_token``. The fetcher refuses schemes other than http(s) and data."""
+    return ref.startswith("data:") or "://" in ref
+
+
 def _resolve(store: Store, storage: Storage, settings: Settings, owner_id: str, ref: str
              ) -> str:
-    if ref.startswith("data:") or "://" in ref:  # the fetcher refuses non-http(s) schemes
+    if is_remote(ref):
         data = fetch_image_bytes(ref, fetch_policy(settings))
         return store_image(store, storage, settings, owner_id, data).id
-    return store.get_upload(owner_id, ref).id
+    return ref

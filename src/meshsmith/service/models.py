@@ -59,6 +59,7 @@ class Task(Base):
         UniqueConstraint("owner_id", "idempotency_key", name="uq_tasks_owner_idempotency"),
         Index("ix_tasks_owner_status", "owner_id", "status"),
         Index("ix_tasks_status_lease", "status", "lease_expires_at"),
+        Index("ix_tasks_updated_at", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from meshsmith.service.models import Task
+from meshsmith.service.models import Task, WebhookAttempt, WebhookDelivery
 from meshsmith.service.settings import Settings
 from meshsmith.service.states import SUCCESS
 
@@ -79,3 +79,14 @@ def _outputs(task: Task, settings: Settings) -> dict[str, Any] | None:
         "files": urls({name: name for name in task.outputs.get("files", [])}),
         "cover": None,
     }
+
+
+def webhook_log(deliveries: list[tuple[WebhookDelivery, list[WebhookAttempt]]]
+                ) -> list[dict[str, Any]]:
+    """A task's webhook deliveries and their attempts, as ``GET /v1/tasks/{id}`` shows them."""
+    return [{"id": d.id, "url": d.url, "event": d.event, "state": d.state,
+             "next_attempt_at": iso(d.next_attempt_at),
+             "attempts": [{"attempt": a.attempt, "at": iso(a.at), "status_code": a.status_code,
+                           "error": a.error, "duration_ms": round(a.duration_ms, 1)}
+                          for a in attempts]}
+            for d, attempts in deliveries]

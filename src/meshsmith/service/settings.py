@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1)
     scheduler_interval_s: float = Field(1.0, gt=0)
     worker_nice: int = Field(10, ge=0, le=19)
+    db_write_threads: int = Field(2, ge=1, le=64)
 
     output_retention_s: float = Field(7 * 86400.0, gt=0)
     signed_url_ttl_s: int = Field(3600, gt=0)

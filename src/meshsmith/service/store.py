@@ -13,18 +13,31 @@ the busy timeout instead of failing; reads use plain deferred transactions.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    Update,
+    bindparam,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,6 +57,7 @@ from meshsmith.service import states
 from meshsmith.service.db import make_engine, migrate
 from meshsmith.service.models import (
     ApiKey,
+    Base,
     CreditEntry,
     Task,
     TaskTransition,
@@ -197,13 +211,6 @@ class Store:
             session.add(upload)
         return upload
 
-    def get_upload(self, owner_id: str, upload_id: str) -> Upload:
-        with self.reading() as session:
-            upload = session.get(Upload, upload_id)
-        if upload is None or upload.owner_id != owner_id:
-            raise UnknownUploadError(f"no upload with file_token {upload_id!r}")
-        return upload
-
     def uploads(self, ids: Sequence[str]) -> dict[str, Upload]:
         with self.reading() as session:
             return {u.id: u for u in session.scalars(select(Upload).where(Upload.id.in_(ids)))}
@@ -248,38 +255,50 @@ class Store:
         return task
 
     def _insert_task(self, session: Session, new: NewTask) -> Task:
-        key = session.scalars(select(ApiKey).where(ApiKey.id == new.owner_id)
-                              .with_for_update()).one()
-        self._check_concurrency(session, key)
-        self._reserve(session, key, new.cost)
+        """Prebuilt Core statements on the session's connection: creates are the hot write
+        path, and building ORM units of work or SQL expressions per request is most of it."""
+        conn = session.connection()
+        self._check_uploads(conn, new.owner_id, new.views.values())
+        limit, credits = conn.execute(_sql.key_limits(), {"owner": new.owner_id}).one()
+        self._check_concurrency(conn, new.owner_id, limit)
+        self._reserve(conn, new.owner_id, new.cost, credits)
         now = time.time()
-        task = Task(id=new_id(), owner_id=new.owner_id, status=states.QUEUED, stage=None,
-                    progress=0.0, views=new.views, options=new.options, cost=new.cost,
-                    idempotency_key=new.idempotency_key, request_hash=new.request_hash,
-                    callback_url=new.callback_url, attempts=0, created_at=now, updated_at=now)
-        session.add(task)
-        session.flush()
-        session.add(TaskTransition(task_id=task.id, from_status=None, to_status=states.QUEUED,
-                                   at=now, reason="created"))
-        session.add(CreditEntry(owner_id=key.id, task_id=task.id, kind="reserve",
-                                amount=-new.cost, at=now))
-        return task
+        row = {"id": new_id(), "owner_id": new.owner_id, "status": states.QUEUED,
+               "stage": None, "progress": 0.0, "views": new.views, "options": new.options,
+               "cost": new.cost, "idempotency_key": new.idempotency_key,
+               "request_hash": new.request_hash, "callback_url": new.callback_url,
+               "attempts": 0, "created_at": now, "updated_at": now}
+        conn.execute(_sql.insert_task(), row)
+        conn.execute(_sql.insert_transition(), {
+            "task_id": row["id"], "from_status": None, "to_status": states.QUEUED, "at": now,
+            "reason": "created"})
+        conn.execute(_sql.insert_credit_entry(), {
+            "owner_id": new.owner_id, "task_id": row["id"], "kind": "reserve",
+            "amount": -new.cost, "at": now})
+        return Task(**row)
 
-    def _check_concurrency(self, session: Session, key: ApiKey) -> None:
-        limit = key.max_concurrency or self.settings.default_max_concurrency
-        active = session.scalar(select(func.count()).select_from(Task).where(
-            Task.owner_id == key.id, Task.status.in_(states.ACTIVE))) or 0
+    @staticmethod
+    def _check_uploads(conn: Connection, owner_id: str, upload_ids: Iterable[str]) -> None:
+        wanted = set(upload_ids)
+        if not wanted:
+            return
+        found = set(conn.scalars(_sql.owned_uploads(), {"ids": list(wanted), "owner": owner_id}))
+        if missing := sorted(wanted - found):
+            raise UnknownUploadError(f"no upload with file_token {missing[0]!r}")
+
+    def _check_concurrency(self, conn: Connection, owner_id: str, limit: int | None) -> None:
+        limit = limit or self.settings.default_max_concurrency
+        active = conn.scalar(_sql.active_count(), {"owner": owner_id}) or 0
         if active >= limit:
             raise ConcurrencyLimitError(
                 f"this key already has {active} queued or running tasks; the limit is {limit}")
 
-    def _reserve(self, session: Session, key: ApiKey, cost: int) -> None:
-        result = session.execute(update(ApiKey).where(ApiKey.id == key.id,
-                                                      ApiKey.credits >= cost)
-                                 .values(credits=ApiKey.credits - cost))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+    @staticmethod
+    def _reserve(conn: Connection, owner_id: str, cost: int, credits: int) -> None:
+        result = conn.execute(_sql.reserve(), {"owner": owner_id, "cost": cost})
+        if result.rowcount != 1:
             raise InsufficientCreditsError(
-                f"this task costs {cost} credits; the balance is {key.credits}")
+                f"this task costs {cost} credits; the balance is {credits}")
 
     def get_task(self, owner_id: str | None, task_id: str) -> Task:
         """The task, if it exists and (unless ``owner_id`` is None) belongs to that key."""
@@ -288,6 +307,17 @@ class Store:
         if task is None or (owner_id is not None and task.owner_id != owner_id):
             raise NotFoundError(f"no task {task_id!r}")
         return task
+
+    def changed_since(self, since: float) -> list[tuple[str, float]]:
+        """``(task_id, updated_at)`` of every task changed after ``since`` (epoch seconds)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(_sql.changed_since(), {"since": since})
+            return [(task_id, updated_at) for task_id, updated_at in rows]
+
+    def tasks_by_id(self, task_ids: Sequence[str]) -> list[Task]:
+        """The tasks with these IDs (any owner; missing ones are left out)."""
+        with self.reading() as session:
+            return list(session.scalars(select(Task).where(Task.id.in_(task_ids))))
 
     def list_tasks(self, owner_id: str, status: str | None, limit: int, offset: int
                    ) -> tuple[list[Task], int]:
@@ -357,11 +387,9 @@ class Store:
                                   "updated_at": now}
         if stage is not None and progress is not None:
             values |= {"stage": stage, "progress": progress}
-        with self.writing() as session:
-            result = session.execute(update(Task).where(
-                Task.id == task_id, Task.status == states.RUNNING,
-                Task.lease_owner == worker_id).values(**values))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(self._write_one(update(Task).where(
+            Task.id == task_id, Task.status == states.RUNNING,
+            Task.lease_owner == worker_id).values(**values)))
 
     def renew_leases(self, worker_ids: Sequence[str]) -> int:
         """Extend the leases of every running task held by one of ``worker_ids`` in one
@@ -369,12 +397,32 @@ class Store:
         if not worker_ids:
             return 0
         now = time.time()
-        with self.writing() as session:
-            result = session.execute(update(Task).where(
-                Task.status == states.RUNNING, Task.lease_owner.in_(worker_ids))
-                .values(lease_expires_at=now + self.settings.lease_s, updated_at=now)
-                .execution_options(synchronize_session=False))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return self._write_one(update(Task).where(
+            Task.status == states.RUNNING, Task.lease_owner.in_(worker_ids))
+            .values(lease_expires_at=now + self.settings.lease_s, updated_at=now))
+
+    def _write_one(self, statement: Update) -> int:
+        """Run one write statement as its own transaction; returns the rows it changed.
+
+        On SQLite it is one autocommit step on the driver connection: the database's write
+        lock is taken and released inside a single C call that runs without the GIL. A
+        thread that is starved of the GIL (a worker's heartbeat beside a pipeline busy in
+        NumPy) therefore never holds the lock while it waits, which would stall every other
+        writer, the API's task creation included, for as long."""
+        if self.engine.dialect.name != "sqlite":
+            with self.writing() as session:
+                return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+        compiled = statement.compile(dialect=self._write_engine_.dialect,
+                                     compile_kwargs={"render_postcompile": True})
+        params = [compiled.params[name] for name in compiled.positiontup or ()]
+        with self._write_lock:
+            raw = self._write_engine_.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(str(compiled), params)
+                return int(cursor.rowcount)
+            finally:
+                raw.close()
 
     def succeed(self, task_id: str, worker_id: str, outputs: dict[str, Any],
                 stats: dict[str, Any]) -> bool:
@@ -499,6 +547,53 @@ class Store:
             ok = error is None and status_code is not None and 200 <= status_code < 300
             delivery.state = "delivered" if ok else ("pending" if next_at else "failed")
             delivery.next_attempt_at = next_at if not ok else None
+            session.execute(update(Task).where(Task.id == delivery.task_id)
+                            .values(updated_at=time.time()))  # the task's view changed
+
+
+class _Statements:
+    """The hot paths' statements (creates, read-model refreshes), built once on first use
+    (never at import)."""
+
+    @functools.cache  # noqa: B019 - one instance, kept for the life of the process
+    def key_limits(self) -> Select[int | None, int]:
+        return (select(ApiKey.max_concurrency, ApiKey.credits)
+                .where(ApiKey.id == bindparam("owner")).with_for_update())
+
+    @functools.cache  # noqa: B019
+    def owned_uploads(self) -> Select[str]:
+        return select(Upload.id).where(Upload.id.in_(bindparam("ids", expanding=True)),
+                                       Upload.owner_id == bindparam("owner"))
+
+    @functools.cache  # noqa: B019
+    def active_count(self) -> Select[int]:
+        return select(func.count()).select_from(Task).where(
+            Task.owner_id == bindparam("owner"), Task.status.in_(states.ACTIVE))
+
+    @functools.cache  # noqa: B019
+    def reserve(self) -> Update:
+        return (update(ApiKey).where(ApiKey.id == bindparam("owner"),
+                                     ApiKey.credits >= bindparam("cost"))
+                .values(credits=ApiKey.credits - bindparam("cost")))
+
+    @functools.cache  # noqa: B019
+    def changed_since(self) -> Select[str, float]:
+        return select(Task.id, Task.updated_at).where(Task.updated_at > bindparam("since"))
+
+    @functools.cache  # noqa: B019
+    def insert_task(self) -> Insert:
+        return insert(Base.metadata.tables["tasks"])
+
+    @functools.cache  # noqa: B019
+    def insert_transition(self) -> Insert:
+        return insert(Base.metadata.tables["task_transitions"])
+
+    @functools.cache  # noqa: B019
+    def insert_credit_entry(self) -> Insert:
+        return insert(Base.metadata.tables["credit_ledger"])
+
+
+_sql = _Statements()
 
 
 def new_id() -> str:

@@ -334,7 +334,10 @@ def test_registries_health_metrics_and_openapi_are_served(server: Server) -> Non
         metrics = client.get("/metrics").text
         assert 'meshsmith_tasks{status="queued"}' in metrics
         assert "meshsmith_http_requests_total" in metrics
-        assert "/v1/tasks" in client.get("/openapi.json").json()["paths"]
+        openapi = client.get("/openapi.json").json()
+        assert openapi["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        assert openapi["paths"]["/v1/tasks"]["post"]["security"] == [{"bearer": []}]
+        assert "security" not in openapi["paths"]["/healthz"]["get"]
 
 
 def test_task_list_is_paginated_and_filtered_by_status(server: Server) -> None:

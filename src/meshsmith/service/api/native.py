@@ -8,7 +8,6 @@ edge; nothing below knows which dialect asked. Handlers that touch the database 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from meshsmith.errors import ImageFileTooLargeError, InvalidRequestError, NotFoundError
@@ -24,19 +23,16 @@ from meshsmith.service import states
 from meshsmith.service.api.deps import KeyDep, ServicesDep
 from meshsmith.service.app import Services
 from meshsmith.service.auth import issue_token
-from meshsmith.service.fetch import check_url
 from meshsmith.service.files import check_download
-from meshsmith.service.intake import fetch_policy, resolve_views, store_image
-from meshsmith.service.models import Task
-from meshsmith.service.pricing import task_cost
-from meshsmith.service.render import iso, task_json
-from meshsmith.service.store import NewTask
+from meshsmith.service.intake import store_image
+from meshsmith.service.readmodel import TaskView
+from meshsmith.service.render import iso, task_json, webhook_log
+from meshsmith.service.submission import Submission, request_hash, submit
 from meshsmith.spec import (
     GeometryOptions,
     InputOptions,
     TaskSpec,
     TextureOptions,
-    spec_to_options,
 )
 
 router = APIRouter(prefix="/v1", tags=["native"])
@@ -92,64 +88,61 @@ def upload(svc: ServicesDep, key: KeyDep, file: Annotated[UploadFile, File()]
 
 
 @router.post("/tasks", status_code=202)
-def create_task(body: TaskRequest, svc: ServicesDep, key: KeyDep) -> JSONResponse:
-    """Create a task: reserve its credits and queue it."""
-    spec = build_spec(body)
-    request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-    if body.callback_url:
-        check_url(body.callback_url, fetch_policy(svc.settings))
-    options = spec_to_options(spec)
-    replay = _replayed(svc, key.id, body.idempotency_key, request_hash)
-    task = replay or _new_task(svc, key.id, body, options, request_hash)
-    if replay is None:
-        svc.queue.enqueue(task.id)
-    headers = {"Idempotent-Replayed": "true"} if replay is not None else None
+async def create_task(body: TaskRequest, svc: ServicesDep, key: KeyDep) -> JSONResponse:
+    """Create a task: reserve its credits and queue it (202). A retry with the same
+    ``idempotency_key`` answers the same task, with ``Idempotent-Replayed: true``."""
+    sub = Submission(owner_id=key.id, spec=build_spec(body), refs=body.views,
+                     request_hash=request_hash(body.model_dump_json()),
+                     callback_url=body.callback_url, idempotency_key=body.idempotency_key)
+    task, replayed = await submit(svc, sub)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse({"task_id": task.id, "status": task.status, "cost": task.cost},
                         status_code=202, headers=headers)
 
 
-def _replayed(svc: Services, owner_id: str, idem: str | None, request_hash: str
-              ) -> Task | None:
-    if idem is None:
-        return None
-    return svc.store.find_idempotent(owner_id, idem, request_hash)
-
-
-def _new_task(svc: Services, owner_id: str, body: TaskRequest, options: dict[str, Any],
-              request_hash: str) -> Task:
-    views = resolve_views(svc.store, svc.storage, svc.settings, owner_id, body.views)
-    new = NewTask(owner_id=owner_id, views=views, options=options,
-                  cost=task_cost(options, svc.settings.price), callback_url=body.callback_url,
-                  idempotency_key=body.idempotency_key, request_hash=request_hash)
-    return svc.store.create_task(new)[0]
-
-
 @router.get("/tasks/{task_id}")
-def get_task(task_id: str, svc: ServicesDep, key: KeyDep,
-             include: Annotated[str | None, Query(
-                 description="'transitions': also list every status change")] = None
-             ) -> dict[str, Any]:
+async def get_task(task_id: str, svc: ServicesDep, key: KeyDep,
+                   include: Annotated[str | None, Query(
+                       description="'transitions': also list every status change")] = None
+                   ) -> Response:
     """A task's status, progress, cost, error or outputs; its webhook log when it has a
-    ``callback_url``; its status history with ``?include=transitions``."""
+    ``callback_url``; its status history with ``?include=transitions``.
+
+    Answered from the in-memory read model (:mod:`meshsmith.service.readmodel`), which is
+    at most a fraction of a second behind the database; a miss reads it in a worker thread.
+    """
     if include not in (None, "transitions"):
         raise InvalidRequestError("include must be 'transitions'")
-    task = svc.store.get_task(key.id, task_id)
-    body = task_json(task, svc.settings)
-    if task.callback_url:
-        body["webhooks"] = _webhook_log(svc, task.id)
-    if include == "transitions":
-        body["transitions"] = [{"from": t.from_status, "to": t.to_status, "at": iso(t.at),
-                                "reason": t.reason} for t in svc.store.transitions(task.id)]
+    view = await owned_view(svc, key.id, task_id)
+    if include is None:
+        return Response(view.body("native", lambda: _task_body(view, svc)),
+                        media_type="application/json")
+    body = _task_dict(view, svc)
+    transitions = await to_thread.run_sync(svc.store.transitions, task_id)
+    body["transitions"] = [{"from": t.from_status, "to": t.to_status, "at": iso(t.at),
+                            "reason": t.reason} for t in transitions]
+    return JSONResponse(body)
+
+
+def _task_dict(view: TaskView, svc: Services) -> dict[str, Any]:
+    body = task_json(view.task, svc.settings)
+    if view.task.callback_url:
+        body["webhooks"] = webhook_log(view.deliveries)
     return body
 
 
-def _webhook_log(svc: Services, task_id: str) -> list[dict[str, Any]]:
-    return [{"id": d.id, "url": d.url, "event": d.event, "state": d.state,
-             "next_attempt_at": iso(d.next_attempt_at),
-             "attempts": [{"attempt": a.attempt, "at": iso(a.at), "status_code": a.status_code,
-                           "error": a.error, "duration_ms": round(a.duration_ms, 1)}
-                          for a in attempts]}
-            for d, attempts in svc.store.deliveries(task_id)]
+def _task_body(view: TaskView, svc: Services) -> bytes:
+    return json.dumps(_task_dict(view, svc), separators=(",", ":")).encode()
+
+
+async def owned_view(svc: Services, owner_id: str, task_id: str) -> TaskView:
+    """The task's read-model view if ``owner_id`` owns it; 404 (not 403) otherwise."""
+    view = svc.task_views.get(task_id)
+    if view is None:
+        view = await to_thread.run_sync(svc.task_views.load, task_id)
+    if view.task.owner_id != owner_id:
+        raise NotFoundError(f"no task {task_id!r}")
+    return view
 
 
 @router.get("/tasks")
@@ -169,14 +162,15 @@ def list_tasks(svc: ServicesDep, key: KeyDep,
 def cancel_task(task_id: str, svc: ServicesDep, key: KeyDep) -> dict[str, Any]:
     """Cancel a queued or running task; its reserved credits are released."""
     task = svc.store.cancel(key.id, task_id)
+    svc.task_views.forget(task_id)
     svc.webhooks.wake()
     return task_json(task, svc.settings)
 
 
 @router.get("/tasks/{task_id}/events")
-def task_events(task_id: str, svc: ServicesDep, key: KeyDep) -> StreamingResponse:
+async def task_events(task_id: str, svc: ServicesDep, key: KeyDep) -> StreamingResponse:
     """Server-sent events: ``progress`` on every change, then one ``done`` with the task."""
-    svc.store.get_task(key.id, task_id)
+    await owned_view(svc, key.id, task_id)
     return StreamingResponse(_event_stream(svc, key.id, task_id),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -186,14 +180,14 @@ async def _event_stream(svc: Services, owner_id: str, task_id: str) -> AsyncIter
     last: tuple[str, str | None, int] | None = None
     idle = 0.0
     while True:
-        task = await to_thread.run_sync(svc.store.get_task, owner_id, task_id)
+        task = (await owned_view(svc, owner_id, task_id)).task
         state = (task.status, task.stage, round(task.progress))
         if state != last:
             last, idle = state, 0.0
             data = {"status": task.status, "stage": task.stage, "progress": state[2]}
             yield f"event: progress\ndata: {json.dumps(data)}\n\n"
         if task.status not in states.ACTIVE:
-            body = await to_thread.run_sync(task_json, task, svc.settings)
+            body = task_json(task, svc.settings)
             yield f"event: done\ndata: {json.dumps(body)}\n\n"
             return
         idle += 0.5
