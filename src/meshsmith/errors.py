@@ -223,3 +223,27 @@ class TaskAbandonedError(MeshsmithError):
     """A task's worker died on every one of its allowed attempts."""
 
     code = 10090004
+
+
+class DialectRuleError(InvalidRequestError):
+    """A rule that only one API dialect has (Tripo's model versions, Hitem3D's model list),
+    carrying that dialect's own error code; its envelope passes the code through."""
+
+    def __init__(self, message: str, dialect_code: int, http_status: int = 400,
+                 suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.dialect_code, self.http_status, self.suggestion = dialect_code, http_status, suggestion
+
+
+def error_for_code(code: int, message: str) -> MeshsmithError:
+    """The error a stored ``(code, message)`` stands for (its most specific class), so that
+    a task's recorded failure maps to a dialect's codes like a raised one."""
+    pending: list[type[MeshsmithError]] = [MeshsmithError]
+    while pending:
+        cls = pending.pop()
+        if cls.code == code and cls is not DialectRuleError:
+            return cls(message)
+        pending.extend(cls.__subclasses__())
+    error = MeshsmithError(message)
+    error.code = code
+    return error

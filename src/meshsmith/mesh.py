@@ -34,6 +34,8 @@ class Material:
     roughness: float = 0.8
     image_format: Literal["png", "jpeg"] = "png"
     name: str = "meshsmith_material"
+    #: Shown without lighting (glTF ``KHR_materials_unlit``): the colour is final.
+    unlit: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ GRID_SIZE: Mapping[str, int] = MappingProxyType(
 DEFAULT_FACES: Mapping[str, int] = MappingProxyType(
     {"512": 500_000, "1024": 1_000_000, "1536": 2_000_000, "1536pro": 2_000_000}
 )
-MIN_FACES = 100_000
+#: The face target's range: down to low-poly counts, up to the densest default.
+MIN_FACES = 500
 MAX_FACES = 2_000_000
 TEXTURE_SIZES: tuple[int, ...] = (512, 1024, 2048, 4096)
 
@@ -47,6 +48,9 @@ class GeometryOptions:
 
     resolution: Resolution = "1024"
     faces: int | None = None
+    #: Random seed for engines that sample; ``None`` lets the engine choose. The geometric
+    #: engine has no randomness, so every seed gives the same (reproducible) shape.
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:
@@ -81,6 +85,11 @@ class TextureOptions:
     enabled: bool = True
     size: int = 2048
     image_format: Literal["png", "jpeg"] = "png"
+    #: A lit PBR metallic-roughness material; ``False`` marks it unlit (the base colour
+    #: already carries the photo's shading), e.g. glTF ``KHR_materials_unlit``.
+    pbr: bool = True
+    #: Random seed for texturing engines that sample (see :attr:`GeometryOptions.seed`).
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.size not in TEXTURE_SIZES:
@@ -166,6 +175,9 @@ def spec_to_options(spec: TaskSpec) -> dict[str, Any]:
         "texture": spec.texture.enabled,
         "texture_size": spec.texture.size,
         "texture_format": spec.texture.image_format,
+        "pbr": spec.texture.pbr,
+        "model_seed": spec.geometry.seed,
+        "texture_seed": spec.texture.seed,
         "autofix": spec.inputs.autofix,
         "format": spec.output_format,
         "extra_formats": list(spec.extra_formats),
@@ -178,9 +190,11 @@ def spec_from_options(views: Mapping[Slot, Path], options: Mapping[str, Any]) ->
     """The inverse of :func:`spec_to_options`, given local paths for the views."""
     return TaskSpec(
         views=views,
-        geometry=GeometryOptions(resolution=options["resolution"], faces=options["faces"]),
+        geometry=GeometryOptions(resolution=options["resolution"], faces=options["faces"],
+                                 seed=options.get("model_seed")),
         texture=TextureOptions(enabled=options["texture"], size=options["texture_size"],
-                               image_format=options["texture_format"]),
+                               image_format=options["texture_format"],
+                               pbr=options.get("pbr", True), seed=options.get("texture_seed")),
         inputs=InputOptions(autofix=options["autofix"]),
         output_format=options["format"],
         extra_formats=tuple(options.get("extra_formats", ())),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import struct
@@ -122,6 +123,20 @@ def test_textured_material_and_embedded_image(textured_mesh: Mesh, tmp_path: Pat
     assert decoded.format == "PNG" and decoded.size == (TEXTURE_SIZE, TEXTURE_SIZE)
     assert textured_mesh.material.base_color is not None
     np.testing.assert_array_equal(np.asarray(decoded), textured_mesh.material.base_color)
+
+
+def test_unlit_material_declares_khr_materials_unlit_and_validates(
+        textured_mesh: Mesh, tmp_path: Path) -> None:
+    mesh = textured_mesh.with_(material=dataclasses.replace(textured_mesh.material, unlit=True))
+    path, gltf = export_glb(mesh, tmp_path)
+    assert gltf.extensionsUsed == ["KHR_materials_unlit"]
+    assert gltf.materials[0].extensions == {"KHR_materials_unlit": {}}
+    assert gltf.materials[0].pbrMetallicRoughness.baseColorTexture.index == 0
+    report = validate(path)
+    assert report["issues"]["numErrors"] == 0, issue_summary(report)
+    (tmp_path / "lit").mkdir()
+    _, lit = export_glb(textured_mesh, tmp_path / "lit")
+    assert not lit.extensionsUsed and not lit.materials[0].extensions
 
 
 def test_jpeg_texture(jpeg_textured_mesh: Mesh, tmp_path: Path) -> None:

@@ -66,3 +66,23 @@ def test_same_input_and_options_give_byte_identical_models(photo: Path, tmp_path
     first = generate(spec, tmp_path / "a.glb").files[0].read_bytes()
     second = generate(spec, tmp_path / "b.glb").files[0].read_bytes()
     assert first == second
+
+
+def test_reaches_a_low_poly_target_of_2000_faces_and_stays_watertight(photo: Path,
+                                                                      tmp_path: Path) -> None:
+    spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 2_000),
+                    texture=TextureOptions(size=512))
+    result = generate(spec, tmp_path / "out.glb")
+    assert result.stats.faces == 2_000 and result.stats.watertight
+    mesh = trimesh.load(tmp_path / "out.glb", force="mesh", process=False)
+    assert len(mesh.faces) == 2_000
+
+
+def test_pbr_false_writes_an_unlit_material(photo: Path, tmp_path: Path) -> None:
+    import pygltflib
+
+    spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 100_000),
+                    texture=TextureOptions(size=512, pbr=False))
+    generate(spec, tmp_path / "out.glb")
+    gltf = pygltflib.GLTF2().load(str(tmp_path / "out.glb"))
+    assert gltf.materials[0].extensions == {"KHR_materials_unlit": {}}

@@ -36,6 +36,7 @@ COMPONENT_TYPES = {
 }
 #: Base colour of a model with neither texture nor vertex colours (linear RGBA).
 UNTEXTURED_BASE_COLOR = [0.8, 0.8, 0.8, 1.0]
+UNLIT = "KHR_materials_unlit"
 
 Json = dict[str, Any]
 
@@ -130,6 +131,8 @@ def _document(mesh: Mesh, buffer: _BinaryBuffer, primitive: Json) -> Json:
     }
     if mesh.has_texture:
         gltf |= _texture(mesh, buffer)
+    if mesh.material.unlit:
+        gltf["extensionsUsed"] = [UNLIT]
     gltf |= {"accessors": buffer.accessors, "bufferViews": buffer.views}
     gltf["buffers"] = [{"byteLength": buffer.length}]
     return gltf
@@ -147,7 +150,10 @@ def _material(mesh: Mesh) -> Json:
         pbr["baseColorFactor"] = UNTEXTURED_BASE_COLOR
     else:
         pbr["baseColorFactor"] = [1.0, 1.0, 1.0, 1.0]
-    return {"name": mesh.material.name, "pbrMetallicRoughness": pbr}
+    material: Json = {"name": mesh.material.name, "pbrMetallicRoughness": pbr}
+    if mesh.material.unlit:
+        material["extensions"] = {UNLIT: {}}
+    return material
 
 
 def _texture(mesh: Mesh, buffer: _BinaryBuffer) -> Json:

@@ -53,7 +53,7 @@ def _mtl_text(mesh: Mesh, texture_name: str | None) -> str:
         "Ks {0:.6f} {0:.6f} {0:.6f}".format(0.5 * gloss),
         f"Ns {gloss * gloss * 1000.0:.6f}",
         "d 1.000000",
-        "illum 2",
+        "illum 0" if material.unlit else "illum 2",
         f"Pm {float(material.metallic):.6f}",
         f"Pr {float(material.roughness):.6f}",
     ]

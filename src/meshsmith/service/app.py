@@ -65,7 +65,7 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``: the native ``/v1`` API, health and metrics."""
-    from meshsmith.service.api import native, system
+    from meshsmith.service.api import native, system, tripo
 
     services = build_services(settings)
     app = FastAPI(title="Meshsmith", version=__version__, lifespan=_lifespan,
@@ -76,6 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(HTTPException, envelopes.handle_http_error)
     app.include_router(system.router)
     app.include_router(native.router)
+    app.include_router(tripo.router)
+    app.add_middleware(tripo.TraceIdMiddleware)
     services.metrics.instrument(app)
     app.openapi = lambda: _openapi_with_bearer(app)  # type: ignore[method-assign]
     return app

@@ -87,6 +87,7 @@ class NewTask:
     callback_url: str | None = None
     idempotency_key: str | None = None
     request_hash: str | None = None
+    client_request: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,8 @@ class Store:
                "stage": None, "progress": 0.0, "views": new.views, "options": new.options,
                "cost": new.cost, "idempotency_key": new.idempotency_key,
                "request_hash": new.request_hash, "callback_url": new.callback_url,
-               "attempts": 0, "created_at": now, "updated_at": now}
+               "client_request": new.client_request, "attempts": 0, "created_at": now,
+               "updated_at": now}
         conn.execute(_sql.insert_task(), row)
         conn.execute(_sql.insert_transition(), {
             "task_id": row["id"], "from_status": None, "to_status": states.QUEUED, "at": now,

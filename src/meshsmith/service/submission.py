@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from anyio import to_thread
 
@@ -41,6 +42,7 @@ class Submission:
     request_hash: str  # identifies the request body, for idempotent retries
     callback_url: str | None = None
     idempotency_key: str | None = None
+    client_request: dict[str, Any] | None = None  # echoed back by the dialect, see models
 
 
 def request_hash(*parts: str) -> str:
@@ -59,7 +61,8 @@ async def submit(svc: Services, sub: Submission) -> tuple[Task, bool]:
     options = spec_to_options(sub.spec)
     new = NewTask(owner_id=sub.owner_id, views=views, options=options,
                   cost=task_cost(options, svc.settings.price), callback_url=sub.callback_url,
-                  idempotency_key=sub.idempotency_key, request_hash=sub.request_hash)
+                  idempotency_key=sub.idempotency_key, request_hash=sub.request_hash,
+                  client_request=sub.client_request)
     task, created = await to_thread.run_sync(svc.store.create_task, new,
                                              limiter=svc.write_lane)
     if created:

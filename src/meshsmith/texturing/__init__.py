@@ -18,5 +18,6 @@ def texture_mesh(mesh: Mesh, views: Mapping[str, ViewImage], options: TextureOpt
     atlas = build_atlas(mesh.vertices, mesh.faces, options.size)
     texels = rasterize(atlas.uvs, atlas.uv_faces, options.size)
     image = bake(mesh, texels, views)
-    material = Material(base_color=image, image_format=options.image_format)
+    material = Material(base_color=image, image_format=options.image_format,
+                        unlit=not options.pbr)
     return mesh.with_(uvs=atlas.uvs, uv_faces=atlas.uv_faces, material=material)

@@ -1,9 +1,16 @@
 """The ONE place where errors become HTTP responses, one envelope per API dialect.
 
-Native ``/v1``: ``{"error": {"code": <int>, "message": <str>}}`` with the error's HTTP status.
+The request path picks the dialect:
+
+* native ``/v1``: ``{"error": {"code": <int>, "message": <str>}}`` with the error's HTTP
+  status;
+* Tripo ``/v2/openapi``: ``{"code": <int>, "message", "suggestion"}`` with Tripo's codes
+  and statuses (:func:`tripo_code`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -11,11 +18,22 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from meshsmith.errors import (
+    AuthenticationError,
+    ConcurrencyLimitError,
+    DialectRuleError,
+    ImageFileTooLargeError,
+    InputImageError,
+    InsufficientCreditsError,
     InvalidRequestError,
     MeshsmithError,
+    NotAnImageError,
     NotFoundError,
     RateLimitError,
+    TaskStateError,
+    UnsupportedImageFormatError,
 )
+
+TRIPO_PREFIX = "/v2/openapi"
 
 
 def native_error(exc: MeshsmithError) -> JSONResponse:
@@ -42,21 +60,63 @@ def http_error(exc: HTTPException) -> MeshsmithError | None:
     return None
 
 
-async def handle_meshsmith_error(_request: Request, exc: Exception) -> JSONResponse:
+#: Tripo's (code, HTTP status) per Meshsmith error class, most specific first. Codes the
+#: Tripo docs name are used for what they name; 1002 (authentication), 1004 (an invalid
+#: or unsupported parameter) and 1000 (internal error) cover the rest.
+_TRIPO_CODES: tuple[tuple[type[MeshsmithError], int, int], ...] = (
+    (AuthenticationError, 1002, 401),
+    (RateLimitError, 2000, 429),
+    (ConcurrencyLimitError, 2000, 429),
+    (NotFoundError, 2001, 404),
+    (InsufficientCreditsError, 2010, 403),
+    (TaskStateError, 2007, 400),
+    (NotAnImageError, 2004, 400),
+    (UnsupportedImageFormatError, 2004, 400),
+    (ImageFileTooLargeError, 1004, 400),
+    (InputImageError, 1004, 400),
+    (InvalidRequestError, 1004, 400),
+)
+
+
+def tripo_code(exc: MeshsmithError) -> tuple[int, int]:
+    """Tripo's ``(code, HTTP status)`` for a Meshsmith error."""
+    if isinstance(exc, DialectRuleError):
+        return exc.dialect_code, exc.http_status
+    for cls, code, status in _TRIPO_CODES:
+        if isinstance(exc, cls):
+            return code, status
+    return 1000, 500
+
+
+def tripo_error(exc: MeshsmithError) -> JSONResponse:
+    """The Tripo envelope: ``{"code", "message", "suggestion"}``; the Meshsmith code is in
+    the suggestion, for support."""
+    code, status = tripo_code(exc)
+    suggestion = getattr(exc, "suggestion", None) or f"Meshsmith error {exc.code}."
+    headers = {"Retry-After": "1"} if status == 429 else None
+    return JSONResponse({"code": code, "message": exc.message, "suggestion": suggestion},
+                        status_code=status, headers=headers)
+
+
+def _envelope(request: Request) -> Callable[[MeshsmithError], JSONResponse]:
+    return tripo_error if request.url.path.startswith(TRIPO_PREFIX) else native_error
+
+
+async def handle_meshsmith_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MeshsmithError)
-    return native_error(exc)
+    return _envelope(request)(exc)
 
 
-async def handle_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return native_error(validation_error(exc))
+    return _envelope(request)(validation_error(exc))
 
 
-async def handle_http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     mapped = http_error(exc)
     if mapped is not None:
-        return native_error(mapped)
+        return _envelope(request)(mapped)
     body = {"error": {"code": 10020001 if exc.status_code < 500 else 10090001,
                       "message": str(exc.detail)}}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,343 @@
+"""The Tripo-compatible dialect under ``/v2/openapi`` (Tripo's task API, H3 line).
+
+An existing Tripo client works by changing its base URL and key (keys are ``tsk_...``).
+Requests are translated into the one internal :class:`~meshsmith.spec.TaskSpec` here;
+responses are ``{"code": 0, "data": {...}}`` and errors Tripo's envelope
+(:func:`meshsmith.service.api.envelopes.tripo_error`). Every response carries an
+``X-Tripo-Trace-ID`` header. The README's "Tripo dialect" table lists every parameter and
+what Meshsmith does with it; the rules below follow ``../shared/seeds/003_...`` word for word.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from meshsmith.errors import DialectRuleError, InvalidRequestError, error_for_code
+from meshsmith.service import states
+from meshsmith.service.api.deps import KeyDep, ServicesDep
+from meshsmith.service.api.envelopes import TRIPO_PREFIX, tripo_code
+from meshsmith.service.api.native import owned_view
+from meshsmith.service.app import Services
+from meshsmith.service.intake import store_image
+from meshsmith.service.models import Task
+from meshsmith.service.readmodel import TaskView
+from meshsmith.service.render import signed_file_url
+from meshsmith.service.submission import Submission, request_hash, submit
+from meshsmith.spec import GeometryOptions, InputOptions, TaskSpec, TextureOptions
+
+router = APIRouter(prefix=TRIPO_PREFIX, tags=["tripo"])
+
+MODEL_VERSIONS = ("v3.1-20260211", "v3.0-20250812")
+DEFAULT_MODEL_VERSION = MODEL_VERSIONS[0]
+#: Triangle face_limit caps: (model_version, geometry_quality) -> most faces.
+FACE_CAPS = {("v3.1-20260211", "standard"): 1_500_000, ("v3.1-20260211", "detailed"): 2_000_000,
+             ("v3.0-20250812", "standard"): 1_000_000, ("v3.0-20250812", "detailed"): 1_500_000}
+MIN_FACE_LIMIT = 500  # the engine's smallest face target
+QUAD_DEFAULT_FACES = 10_000
+#: multiview_to_model's four slots, in Tripo's order (Hitem3D's differs).
+MULTIVIEW_SLOTS = ("front", "left", "back", "right")
+#: Parameters accepted because 003 documents them, whose engine support lands with the
+#: production-assets work; until then a request that turns one on is refused (1004).
+NOT_YET = {"quad": "quad meshes", "smart_low_poly": "smart low-poly topology",
+           "generate_parts": "part segmentation", "auto_size": "real-world sizing",
+           "compress": "meshopt geometry compression"}
+TRACE_HEADER = "X-Tripo-Trace-ID"
+
+
+class TripoFile(BaseModel):
+    """One image: ``type`` plus exactly one of ``file_token``, ``url`` or ``object``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str | None = None  # not validated, as 003 says: the bytes are sniffed instead
+    file_token: str | None = None
+    url: str | None = None
+    object: dict[str, str] | None = None
+
+
+class TripoTask(BaseModel):
+    """``POST /task``; fields are 003's, defaults are 003's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    file: TripoFile | None = None
+    files: list[TripoFile | dict[str, Any]] | None = None
+    #: The official SDK's multiview_to_model also sends its raw arguments under ``images``
+    #: (local paths or URLs, already present in ``files``); accepted and not used.
+    images: list[Any] | None = None
+    model_version: str = DEFAULT_MODEL_VERSION
+    model_seed: int | None = None
+    texture_seed: int | None = None
+    texture: bool = True
+    pbr: bool = True
+    texture_quality: Literal["standard", "detailed"] = "standard"
+    texture_alignment: Literal["original_image", "geometry"] = "original_image"
+    geometry_quality: Literal["standard", "detailed"] = "standard"
+    face_limit: int | None = Field(None, ge=1)
+    smart_low_poly: bool = False
+    quad: bool = False
+    auto_size: bool = False
+    orientation: Literal["default", "align_image"] = "default"
+    compress: Literal["geometry", ""] | None = None
+    generate_parts: bool = False
+    export_uv: bool = True
+    enable_image_autofix: bool = False
+
+
+# --- responses -----------------------------------------------------------------------------
+
+def ok(data: dict[str, Any]) -> JSONResponse:
+    """Tripo's success envelope."""
+    return JSONResponse({"code": 0, "data": data})
+
+
+class TraceIdMiddleware:
+    """Adds ``X-Tripo-Trace-ID`` to every response under the Tripo prefix, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(TRIPO_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        trace = uuid.uuid4().hex.encode()
+
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []),
+                                      (TRACE_HEADER.lower().encode(), trace)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_trace)
+
+
+# --- uploads and balance -------------------------------------------------------------------
+
+@router.post("/upload")
+@router.post("/upload/sts")
+def upload(svc: ServicesDep, key: KeyDep, file: Annotated[UploadFile, File()]) -> JSONResponse:
+    """Multipart ``file`` -> ``{image_token}`` (checked at once with the engine's checks)."""
+    data = file.file.read(svc.settings.max_upload_bytes + 1)
+    if not data:
+        raise DialectRuleError("the uploaded file is empty", 2003)
+    up = store_image(svc.store, svc.storage, svc.settings, key.id, data)
+    return ok({"image_token": up.id})
+
+
+@router.post("/upload/sts/token")
+def sts_token(key: KeyDep) -> JSONResponse:
+    """STS credentials need S3-compatible storage, which this server does not use."""
+    raise DialectRuleError(
+        "STS upload needs S3-compatible storage, and this server stores files on its local "
+        "disk", 1004, 501, suggestion="Upload with POST /upload (multipart field 'file').")
+
+
+@router.get("/user/balance")
+def balance(svc: ServicesDep, key: KeyDep) -> JSONResponse:
+    """``{balance, frozen}`` in credits."""
+    b = svc.store.balance(key.id)
+    return ok({"balance": b.available, "frozen": b.frozen})
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+@router.post("/task")
+async def create_task(body: TripoTask, svc: ServicesDep, key: KeyDep) -> JSONResponse:
+    """Create an ``image_to_model`` or ``multiview_to_model`` task -> ``{task_id}``."""
+    refs = task_images(body)
+    spec = task_spec(body, refs)
+    sub = Submission(owner_id=key.id, spec=spec, refs=refs,
+                     request_hash=request_hash(body.model_dump_json()),
+                     client_request={"type": body.type,
+                                     "input": body.model_dump(exclude_none=True,
+                                                              exclude={"images"})})
+    task, _ = await submit(svc, sub)
+    return ok({"task_id": task.id})
+
+
+def task_images(body: TripoTask) -> dict[str, str]:
+    """Slot -> image reference, per task type."""
+    if body.type == "image_to_model":
+        if body.file is None:
+            raise InvalidRequestError("image_to_model needs 'file'")
+        return {"front": image_ref(body.file)}
+    if body.type == "multiview_to_model":
+        return multiview_refs(body.files)
+    if body.type in ("texture_model", "convert_model"):
+        raise DialectRuleError(f"task type {body.type!r} is not supported by this server yet",
+                               2002, suggestion="Use image_to_model or multiview_to_model.")
+    raise DialectRuleError(f"unsupported task type {body.type!r}", 2002,
+                           suggestion="Use image_to_model or multiview_to_model.")
+
+
+def image_ref(f: TripoFile) -> str:
+    """The one reference of a file object: a file_token or an http(s) URL."""
+    given = [name for name in ("file_token", "url", "object") if getattr(f, name) is not None]
+    if len(given) != 1:
+        raise InvalidRequestError(
+            "a file needs exactly one of file_token, url or object; got "
+            f"{', '.join(given) or 'none'}")
+    if f.object is not None:
+        raise DialectRuleError("file.object needs S3-compatible storage, which this server "
+                               "does not use", 1004,
+                               suggestion="Upload with POST /upload and send file_token.")
+    return f.file_token or f.url or ""
+
+
+def multiview_refs(files: list[TripoFile | dict[str, Any]] | None) -> dict[str, str]:
+    """Exactly four slots ``[front, left, back, right]``; ``{}`` is an empty slot; front is
+    required and at least two images are."""
+    if files is None or len(files) != len(MULTIVIEW_SLOTS):
+        raise InvalidRequestError("multiview_to_model needs 'files' with exactly 4 entries "
+                                  "ordered [front, left, back, right]; use {} for an empty slot")
+    refs: dict[str, str] = {}
+    for slot, item in zip(MULTIVIEW_SLOTS, files, strict=True):
+        f = item if isinstance(item, TripoFile) else TripoFile.model_validate(item)
+        if f.model_dump(exclude_none=True, exclude={"type"}):
+            refs[slot] = image_ref(f)
+    if "front" not in refs:
+        raise InvalidRequestError("multiview_to_model needs the front image (files[0])")
+    if len(refs) < 2:
+        raise InvalidRequestError("multiview_to_model needs at least 2 images; use "
+                                  "image_to_model for one")
+    return refs
+
+
+def task_spec(body: TripoTask, refs: dict[str, str]) -> TaskSpec:
+    """003's rules, in its order, then the internal spec (views are placeholders until the
+    submission resolves ``refs``)."""
+    check_version(body)
+    pbr, texture = body.pbr, body.texture or body.pbr  # "pbr=true forces texture=true"
+    check_texture_quality(body)
+    faces = face_target(body)
+    check_parts(body)
+    check_not_yet(body)
+    detailed = body.texture_quality == "detailed"
+    return TaskSpec(
+        views={slot: Path(slot) for slot in refs},  # type: ignore[misc]
+        geometry=GeometryOptions(
+            resolution="1536pro" if body.geometry_quality == "detailed" else "1024",
+            faces=faces, seed=body.model_seed),
+        texture=TextureOptions(enabled=texture or detailed, size=4096 if detailed else 2048,
+                               pbr=pbr, seed=body.texture_seed),
+        inputs=InputOptions(autofix=body.enable_image_autofix),
+        output_format="glb")
+
+
+def check_version(body: TripoTask) -> None:
+    if body.model_version not in MODEL_VERSIONS:
+        raise DialectRuleError(f"model_version {body.model_version!r} is not supported", 2015,
+                               suggestion=f"Use one of: {', '.join(MODEL_VERSIONS)}.")
+
+
+def check_texture_quality(body: TripoTask) -> None:
+    """003's texture_quality combination rules (texture and pbr as sent)."""
+    if body.texture or body.pbr:
+        return
+    if body.texture_quality == "standard":
+        raise InvalidRequestError("texture_quality=standard with texture=false and pbr=false "
+                                  "is not allowed")
+    if body.model_version != "v3.0-20250812":
+        raise DialectRuleError(
+            "texture_quality=detailed with texture=false and pbr=false (a 4K upscale of the "
+            "texture) is only available for v3.0-20250812", 1004,
+            suggestion="Set model_version=v3.0-20250812, or texture=true.")
+
+
+def face_target(body: TripoTask) -> int | None:
+    """The face target: face_limit within its caps (even, as closed meshes are), or the
+    quad default, or None for the adaptive default."""
+    limit = body.face_limit
+    if limit is None and body.quad:
+        limit = QUAD_DEFAULT_FACES
+    if body.smart_low_poly:
+        lo, hi = (500, 10_000) if body.quad else (1_000, 20_000)
+        if limit is None or not lo <= limit <= hi:
+            raise InvalidRequestError(f"with smart_low_poly{' and quad' if body.quad else ''}, "
+                                      f"face_limit must be {lo:,}-{hi:,}")
+    if limit is None:
+        return None
+    cap = FACE_CAPS[(body.model_version, body.geometry_quality)]
+    if not MIN_FACE_LIMIT <= limit <= cap:
+        raise InvalidRequestError(
+            f"face_limit must be {MIN_FACE_LIMIT:,}-{cap:,} for {body.model_version} with "
+            f"geometry_quality={body.geometry_quality}; got {limit:,}")
+    return limit - limit % 2
+
+
+def check_parts(body: TripoTask) -> None:
+    if body.generate_parts and (body.texture or body.pbr or body.quad):
+        raise InvalidRequestError("generate_parts is not compatible with texture=true, "
+                                  "pbr=true or quad=true; set all three to false")
+
+
+def check_not_yet(body: TripoTask) -> None:
+    asked = [name for name in NOT_YET if getattr(body, name)]
+    if body.texture_alignment == "geometry":
+        asked.append("texture_alignment")
+    if asked:
+        what = ", ".join(f"{name} ({NOT_YET.get(name, 'geometry-first alignment')})"
+                         for name in asked)
+        raise DialectRuleError(f"not supported by this server yet: {what}", 1004,
+                               suggestion="Leave these options at their defaults.")
+
+
+@router.get("/task/{task_id}")
+async def get_task(task_id: str, svc: ServicesDep, key: KeyDep) -> Response:
+    """The task in Tripo's shape (from the status read model)."""
+    view = await owned_view(svc, key.id, task_id)
+    return Response(view.body("tripo", lambda: _task_body(view, svc)),
+                    media_type="application/json")
+
+
+def _task_body(view: TaskView, svc: Services) -> bytes:
+    return json.dumps({"code": 0, "data": task_data(view.task, svc)}).encode()
+
+
+def task_data(task: Task, svc: Services) -> dict[str, Any]:
+    """Tripo's task object: the SDK needs task_id, type, status, input, output (a dict),
+    progress (int) and create_time (int)."""
+    request = task.client_request or {}
+    data: dict[str, Any] = {
+        "task_id": task.id, "type": request.get("type", "image_to_model"),
+        "status": task.status, "input": request.get("input", {}),
+        "output": task_output(task, svc), "progress": round(task.progress),
+        "create_time": int(task.created_at)}
+    if task.status in states.ACTIVE:
+        data["running_left_time"] = _eta(task)
+    if task.error_code is not None:
+        error = error_for_code(task.error_code, task.error_message or "")
+        data["error_code"] = tripo_code(error)[0]
+        data["error_msg"] = f"{task.error_message} (Meshsmith error {task.error_code})"
+    return data
+
+
+def task_output(task: Task, svc: Services) -> dict[str, Any]:
+    """``model`` (the GLB), ``pbr_model`` (the same file when its material is PBR),
+    ``base_model`` and ``rendered_image`` (not produced yet: null)."""
+    if task.status != states.SUCCESS or not task.outputs:
+        return {}
+    name = task.outputs["model"].get("glb") or next(iter(task.outputs["model"].values()))
+    url = signed_file_url(svc.settings, task, name)
+    pbr = task.options.get("pbr", True) and task.options.get("texture", True)
+    return {"model": url, "base_model": None, "pbr_model": url if pbr else None,
+            "rendered_image": None}
+
+
+def _eta(task: Task) -> int:
+    """Seconds left, from the progress so far (0 until there is any)."""
+    if task.status != states.RUNNING or not task.started_at or task.progress <= 0:
+        return 0
+    elapsed = time.time() - task.started_at
+    return int(elapsed * (100 - task.progress) / task.progress)
