@@ -1,0 +1,354 @@
+"""The Tripo dialect (/v2/openapi) against a real server on 127.0.0.1: one test per rule of
+``../shared/seeds/003_...`` and the issue, every error code it answers, and the golden
+upload -> task -> poll -> download cycle. Accepted tasks that only check a rule are
+cancelled at once; their options are read back from the store."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trimesh
+from PIL import Image
+from tests.service.server import Server, running, wait_for
+
+from meshsmith.service.settings import Settings
+from meshsmith.service.store import Store
+
+DUCK = Path(__file__).parents[3] / "examples" / "duck.png"
+API = "/v2/openapi"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running(tmp_path_factory.mktemp("srv") / "data") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Iterator[httpx.Client]:
+    with server.client(server.create_key(100_000, "--max-concurrency", "50")) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def token(client: httpx.Client) -> str:
+    return _upload(client, DUCK.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def store(server: Server) -> Iterator[Store]:
+    st = Store(Settings(data_dir=server.data_dir))
+    yield st
+    st.close()
+
+
+def _upload(client: httpx.Client, data: bytes, name: str = "photo.png") -> str:
+    r = client.post(f"{API}/upload", files={"file": (name, data, "image/png")})
+    assert r.status_code == 200, r.text
+    return str(r.json()["data"]["image_token"])
+
+
+def _task(client: httpx.Client, token: str, **params: Any) -> httpx.Response:
+    body = {"type": "image_to_model", "file": {"type": "png", "file_token": token}} | params
+    return client.post(f"{API}/task", json=body)
+
+
+def _accepted(client: httpx.Client, store: Store, token: str, **params: Any
+              ) -> dict[str, Any]:
+    """Create, cancel at once, and return the stored task's options and cost."""
+    r = _task(client, token, **params)
+    assert r.status_code == 200, r.text
+    task_id = r.json()["data"]["task_id"]
+    client.post(f"/v1/tasks/{task_id}/cancel")
+    task = store.get_task(None, task_id)
+    return task.options | {"cost": task.cost, "views": task.views}
+
+
+def _error(r: httpx.Response, code: int, status: int = 400) -> str:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["code"] == code and body["message"] and body["suggestion"], body
+    return str(body["message"])
+
+
+def _png(size: int = 256, color: tuple[int, int, int] = (128, 128, 128)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+# --- envelopes, uploads, balance -------------------------------------------------------------
+
+def test_every_response_carries_a_trace_id_errors_included(client: httpx.Client) -> None:
+    ok = client.get(f"{API}/user/balance")
+    bad = client.get(f"{API}/task/nope")
+    assert ok.headers["X-Tripo-Trace-ID"] and bad.headers["X-Tripo-Trace-ID"]
+    assert ok.headers["X-Tripo-Trace-ID"] != bad.headers["X-Tripo-Trace-ID"]
+    assert ok.json()["code"] == 0
+
+
+def test_upload_returns_a_uuid_image_token(client: httpx.Client, token: str) -> None:
+    assert len(token) == 36 and token.count("-") == 4
+    sts = client.post(f"{API}/upload/sts", files={"file": ("d.png", DUCK.read_bytes())})
+    assert sts.json()["data"]["image_token"] != token
+
+
+def test_empty_upload_is_2003_and_a_non_image_is_2004(client: httpx.Client) -> None:
+    empty = client.post(f"{API}/upload", files={"file": ("e.png", b"", "image/png")})
+    _error(empty, 2003)
+    text = client.post(f"{API}/upload", files={"file": ("a.png", b"hello world" * 20)})
+    _error(text, 2004)
+
+
+def test_sts_token_fails_clearly_without_s3_storage(client: httpx.Client) -> None:
+    message = _error(client.post(f"{API}/upload/sts/token", json={"format": "jpeg"}), 1004, 501)
+    assert "S3" in message
+
+
+def test_balance_is_balance_and_frozen(client: httpx.Client) -> None:
+    data = client.get(f"{API}/user/balance").json()["data"]
+    assert set(data) == {"balance", "frozen"} and data["balance"] > 0
+
+
+def test_a_missing_key_is_1002_and_an_unknown_task_is_2001(server: Server,
+                                                           client: httpx.Client) -> None:
+    with server.client() as anonymous:
+        _error(anonymous.get(f"{API}/user/balance"), 1002, 401)
+    _error(client.get(f"{API}/task/no-such-task"), 2001, 404)
+
+
+def test_another_keys_task_is_2001(server: Server, client: httpx.Client, token: str) -> None:
+    task_id = _task(client, token, face_limit=20_000).json()["data"]["task_id"]
+    client.post(f"/v1/tasks/{task_id}/cancel")
+    with server.client(server.create_key(100)) as other:
+        _error(other.get(f"{API}/task/{task_id}"), 2001, 404)
+
+
+def test_out_of_credits_is_2010_with_http_403(server: Server, token: str) -> None:
+    with server.client(server.create_key(10)) as poor:
+        own = _upload(poor, DUCK.read_bytes())
+        _error(_task(poor, own), 2010, 403)
+
+
+def test_rate_limit_is_2000_with_http_429(server: Server) -> None:
+    with server.client(server.create_key(100, "--rate-limit", "2")) as fast:
+        statuses = [fast.get(f"{API}/user/balance").status_code for _ in range(4)]
+        assert statuses[:2] == [200, 200]
+        _error(fast.get(f"{API}/user/balance"), 2000, 429)
+
+
+# --- task types and versions ---------------------------------------------------------------
+
+@pytest.mark.parametrize("task_type", ["text_to_model", "refine_model", "texture_model"])
+def test_unsupported_task_types_are_2002(client: httpx.Client, task_type: str) -> None:
+    _error(client.post(f"{API}/task", json={"type": task_type}), 2002)
+
+
+@pytest.mark.parametrize("version", ["v2.5-20250123", "v3.2-20270101", ""])
+def test_unsupported_model_version_is_2015_and_suggests_the_supported_ones(
+        client: httpx.Client, token: str, version: str) -> None:
+    r = _task(client, token, model_version=version)
+    _error(r, 2015)
+    assert "v3.1-20260211" in r.json()["suggestion"] and "v3.0-20250812" in r.json()["suggestion"]
+
+
+@pytest.mark.parametrize("version", ["v3.1-20260211", "v3.0-20250812"])
+def test_both_supported_model_versions_are_accepted(client: httpx.Client, store: Store,
+                                                    token: str, version: str) -> None:
+    assert _accepted(client, store, token, model_version=version, face_limit=20_000)
+
+
+def test_defaults_v3_1_standard_pbr_texture_and_are_echoed_in_input(
+        client: httpx.Client, token: str) -> None:
+    task_id = _task(client, token).json()["data"]["task_id"]
+    client.post(f"/v1/tasks/{task_id}/cancel")
+    data = client.get(f"{API}/task/{task_id}").json()["data"]
+    assert data["type"] == "image_to_model" and data["status"] == "cancelled"
+    assert data["input"]["model_version"] == "v3.1-20260211"
+    assert data["input"]["texture"] is True and data["input"]["pbr"] is True
+    assert isinstance(data["create_time"], int) and data["output"] == {}
+
+
+def test_unknown_parameters_are_refused_not_ignored(client: httpx.Client, token: str) -> None:
+    assert "colour" in _error(_task(client, token, colour="red"), 1004)
+
+
+# --- images ----------------------------------------------------------------------------------
+
+def test_file_needs_exactly_one_of_file_token_url_object(client: httpx.Client,
+                                                         token: str) -> None:
+    both = {"type": "image_to_model",
+            "file": {"type": "png", "file_token": token, "url": "http://127.0.0.1/x.png"}}
+    _error(client.post(f"{API}/task", json=both), 1004)
+    _error(client.post(f"{API}/task", json={"type": "image_to_model", "file": {"type": "png"}}),
+           1004)
+    s3 = {"type": "image_to_model", "file": {"type": "png", "object": {"bucket": "b", "key": "k"}}}
+    assert "S3" in _error(client.post(f"{API}/task", json=s3), 1004)
+
+
+def test_multiview_slots_are_front_left_back_right(client: httpx.Client, store: Store,
+                                                   token: str) -> None:
+    back = _upload(client, DUCK.read_bytes())
+    files = [{"type": "png", "file_token": token}, {}, {"type": "png", "file_token": back}, {}]
+    r = client.post(f"{API}/task", json={"type": "multiview_to_model", "files": files,
+                                         "face_limit": 20_000,
+                                         "images": ["front.png", None, "back.png", None]})
+    assert r.status_code == 200, r.text
+    task = store.get_task(None, r.json()["data"]["task_id"])
+    client.post(f"/v1/tasks/{task.id}/cancel")
+    assert task.views == {"front": token, "back": back}
+
+
+@pytest.mark.parametrize(("files", "why"), [
+    (None, "exactly 4"),
+    ([{}, {}, {}], "exactly 4"),
+    ([{}, {"type": "png", "file_token": "T"}, {}, {"type": "png", "file_token": "T"}], "front"),
+    ([{"type": "png", "file_token": "T"}, {}, {}, {}], "at least 2"),
+])
+def test_multiview_rules(client: httpx.Client, token: str, files: Any, why: str) -> None:
+    if files is not None:
+        files = [f | {"file_token": token} if f else f for f in files]
+    r = client.post(f"{API}/task", json={"type": "multiview_to_model", "files": files})
+    assert why in _error(r, 1004)
+
+
+def test_a_file_token_of_another_key_is_refused(server: Server, token: str) -> None:
+    with server.client(server.create_key(1000)) as other:
+        _error(_task(other, token), 1004)
+
+
+# --- texture, pbr and quality rules ----------------------------------------------------------
+
+def test_standard_texture_quality_without_texture_and_pbr_is_refused(
+        client: httpx.Client, token: str) -> None:
+    assert "not allowed" in _error(_task(client, token, texture=False, pbr=False), 1004)
+
+
+def test_detailed_without_texture_and_pbr_is_only_for_v3_0(client: httpx.Client, store: Store,
+                                                           token: str) -> None:
+    params = {"texture": False, "pbr": False, "texture_quality": "detailed",
+              "face_limit": 20_000}
+    assert "v3.0" in _error(_task(client, token, **params), 1004)
+    options = _accepted(client, store, token, model_version="v3.0-20250812", **params)
+    assert (options["texture"], options["texture_size"], options["pbr"]) == (True, 4096, False)
+
+
+@pytest.mark.parametrize(("texture", "pbr", "size", "want_pbr"), [
+    (True, True, 2048, True), (True, False, 2048, False), (False, True, 2048, True)])
+def test_pbr_forces_texture_and_standard_quality_is_2k(
+        client: httpx.Client, store: Store, token: str, texture: bool, pbr: bool, size: int,
+        want_pbr: bool) -> None:
+    options = _accepted(client, store, token, texture=texture, pbr=pbr, face_limit=20_000)
+    assert (options["texture"], options["texture_size"], options["pbr"]) == (True, size,
+                                                                          want_pbr)
+
+
+def test_detailed_texture_is_4k_and_detailed_geometry_is_the_finest_grid(
+        client: httpx.Client, store: Store, token: str) -> None:
+    options = _accepted(client, store, token, texture_quality="detailed",
+                        geometry_quality="detailed", face_limit=20_000)
+    assert options["texture_size"] == 4096 and options["resolution"] == "1536pro"
+
+
+def test_seeds_and_autofix_reach_the_spec(client: httpx.Client, store: Store,
+                                          token: str) -> None:
+    options = _accepted(client, store, token, model_seed=7, texture_seed=9,
+                        enable_image_autofix=True, face_limit=20_000)
+    assert (options["model_seed"], options["texture_seed"], options["autofix"]) == (7, 9, True)
+
+
+# --- face limits -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("version", "quality", "cap"), [
+    ("v3.1-20260211", "standard", 1_500_000), ("v3.1-20260211", "detailed", 2_000_000),
+    ("v3.0-20250812", "standard", 1_000_000), ("v3.0-20250812", "detailed", 1_500_000)])
+def test_face_limit_caps_per_version_and_geometry_quality(
+        client: httpx.Client, token: str, version: str, quality: str, cap: int) -> None:
+    r = _task(client, token, model_version=version, geometry_quality=quality,
+              face_limit=cap + 1)
+    assert f"{cap:,}" in _error(r, 1004)
+
+
+def test_face_limit_is_the_face_target_rounded_to_even(client: httpx.Client, store: Store,
+                                                       token: str) -> None:
+    assert _accepted(client, store, token, face_limit=12_345)["faces"] == 12_344
+
+
+@pytest.mark.parametrize(("quad", "limit"), [
+    (False, 999), (False, 20_001), (False, None), (True, 499), (True, 10_001)])
+def test_smart_low_poly_face_limit_ranges(client: httpx.Client, token: str, quad: bool,
+                                          limit: int | None) -> None:
+    params: dict[str, Any] = {"smart_low_poly": True, "quad": quad}
+    if limit is not None:
+        params["face_limit"] = limit
+    assert "face_limit must be" in _error(_task(client, token, **params), 1004)
+
+
+@pytest.mark.parametrize("params", [
+    {"generate_parts": True}, {"generate_parts": True, "texture": False},
+    {"generate_parts": True, "texture": False, "pbr": False, "quad": True,
+     "texture_quality": "detailed", "model_version": "v3.0-20250812"}])
+def test_generate_parts_is_incompatible_with_texture_pbr_and_quad(
+        client: httpx.Client, token: str, params: dict[str, Any]) -> None:
+    assert "generate_parts is not compatible" in _error(_task(client, token, **params), 1004)
+
+
+@pytest.mark.parametrize("params", [
+    {"quad": True}, {"smart_low_poly": True, "face_limit": 5_000}, {"auto_size": True},
+    {"compress": "geometry"}, {"texture_alignment": "geometry"}])
+def test_options_without_engine_support_yet_are_refused_with_1004(
+        client: httpx.Client, token: str, params: dict[str, Any]) -> None:
+    assert "not supported by this server yet" in _error(_task(client, token, **params), 1004)
+
+
+@pytest.mark.parametrize("params", [{"orientation": "align_image"}, {"orientation": "default"},
+                                    {"export_uv": False}, {"texture_alignment": "original_image"}])
+def test_options_the_engine_always_satisfies_are_accepted(
+        client: httpx.Client, store: Store, token: str, params: dict[str, Any]) -> None:
+    assert _accepted(client, store, token, face_limit=20_000, **params)
+
+
+# --- prices ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("params", "cost"), [
+    ({}, 30), ({"texture_quality": "detailed"}, 40), ({"geometry_quality": "detailed"}, 50),
+    ({"texture_quality": "detailed", "geometry_quality": "detailed"}, 60)])
+def test_prices_follow_the_tripo_option_table(client: httpx.Client, store: Store, token: str,
+                                              params: dict[str, Any], cost: int) -> None:
+    assert _accepted(client, store, token, face_limit=20_000, **params)["cost"] == cost
+
+
+# --- the golden cycle and a failure ------------------------------------------------------------
+
+def test_golden_upload_task_poll_download_cycle(client: httpx.Client, token: str,
+                                                tmp_path: Path) -> None:
+    before = client.get(f"{API}/user/balance").json()["data"]["balance"]
+    task_id = _task(client, token, face_limit=20_000).json()["data"]["task_id"]
+    polled = client.get(f"{API}/task/{task_id}").json()["data"]
+    assert polled["status"] in ("queued", "running") and 0 <= polled["progress"] <= 100
+    assert "running_left_time" in polled
+    wait_for(client, task_id, {"success"}, timeout=300)
+    data = client.get(f"{API}/task/{task_id}").json()["data"]
+    assert data["status"] == "success" and data["progress"] == 100
+    assert set(data["output"]) == {"model", "base_model", "pbr_model", "rendered_image"}
+    model = client.get(data["output"]["model"])
+    assert model.status_code == 200
+    (tmp_path / "m.glb").write_bytes(model.content)
+    assert len(trimesh.load(tmp_path / "m.glb", force="mesh").faces) == 20_000
+    assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before - 30
+
+
+def test_a_failed_task_reports_its_error_and_is_not_charged(client: httpx.Client) -> None:
+    before = client.get(f"{API}/user/balance").json()["data"]["balance"]
+    grey = _upload(client, _png())  # uniform: no object to find
+    task_id = _task(client, grey, face_limit=20_000).json()["data"]["task_id"]
+    wait_for(client, task_id, {"failed"}, timeout=300)
+    data = client.get(f"{API}/task/{task_id}").json()["data"]
+    assert data["status"] == "failed" and data["error_code"] == 1004
+    assert "10031007" in data["error_msg"] and data["output"] == {}
+    assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before
