@@ -46,8 +46,12 @@ class TaskRequest(BaseModel):
 
     views: dict[str, str] = Field(description="slot (front, back, left, right) -> image ref")
     resolution: str = Field("1024", description="512, 1024, 1536 or 1536pro")
-    faces: int | None = Field(None, description="exact face count, even, 100k-2M")
+    faces: int | None = Field(None, description="exact face count, even, 500-2,000,000")
     texture: bool = Field(True, description="false: geometry only")
+    pbr: bool = Field(True, description="false: an unlit material (KHR_materials_unlit)")
+    model_seed: int | None = Field(None, description="geometry seed (the geometric engine "
+                                   "is deterministic: every seed gives the same shape)")
+    texture_seed: int | None = Field(None, description="texturing seed (likewise)")
     texture_size: int = Field(2048, description="512, 1024, 2048 or 4096")
     texture_format: str = Field("png", description="png or jpeg")
     format: str | list[str] = Field("glb", description="one format or several")
@@ -64,9 +68,11 @@ def build_spec(body: TaskRequest) -> TaskSpec:
         raise InvalidRequestError("format: give at least one output format")
     return TaskSpec(
         views={slot: Path(slot) for slot in body.views},  # type: ignore[misc]
-        geometry=GeometryOptions(resolution=body.resolution, faces=body.faces),  # type: ignore[arg-type]
+        geometry=GeometryOptions(resolution=body.resolution, faces=body.faces,  # type: ignore[arg-type]
+                                 seed=body.model_seed),
         texture=TextureOptions(enabled=body.texture, size=body.texture_size,
-                               image_format=body.texture_format),  # type: ignore[arg-type]
+                               image_format=body.texture_format,  # type: ignore[arg-type]
+                               pbr=body.pbr, seed=body.texture_seed),
         inputs=InputOptions(autofix=body.autofix),
         output_format=formats[0].lower(),
         extra_formats=tuple(f.lower() for f in formats[1:]),
