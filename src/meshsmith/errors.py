@@ -83,6 +83,12 @@ class NotAnImageError(InputImageError):
     code = 10031005
 
 
+class EmptyImageError(NotAnImageError):
+    """The file has no bytes at all."""
+
+    code = 10031011
+
+
 class UnsupportedImageFormatError(InputImageError):
     code = 10031006
 
@@ -175,6 +181,10 @@ class NotFoundError(MeshsmithError):
 
     code = 10070001
     http_status = 404
+
+
+class UnknownEndpointError(NotFoundError):
+    """No route matches the request's path."""
 
 
 class TaskStateError(MeshsmithError):

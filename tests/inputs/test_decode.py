@@ -15,6 +15,7 @@ from PIL import Image, ImageFile
 
 from meshsmith.errors import (
     DecompressionBombError,
+    EmptyImageError,
     ImageDimensionsTooLargeError,
     ImageFileTooLargeError,
     ImageTooSmallError,
@@ -148,6 +149,13 @@ def test_rejects_png_larger_than_20_mb_with_code_10031001(tmp_path: Path) -> Non
     message = _reject(path, ImageFileTooLargeError, 10031001)
     assert "20.5 MB" in message and "20.0 MB" in message
     _reject(padded, ImageFileTooLargeError, 10031001)
+
+
+def test_rejects_an_empty_file_with_code_10031011(tmp_path: Path) -> None:
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    assert "empty" in _reject(path, EmptyImageError, 10031011)
+    _reject(b"", EmptyImageError, 10031011)
 
 
 def test_max_bytes_is_configurable() -> None:

@@ -22,6 +22,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from meshsmith.errors import (
     DecompressionBombError,
+    EmptyImageError,
     ImageDimensionsTooLargeError,
     ImageFileTooLargeError,
     ImageTooSmallError,
@@ -103,6 +104,8 @@ def _read_limited(source: Path | bytes, max_bytes: int) -> bytes:
         raise ImageFileTooLargeError(
             f"image file is {size / _MB:.1f} MB; the limit is {max_bytes / _MB:.1f} MB"
         )
+    if size == 0:
+        raise EmptyImageError("the image file is empty (0 bytes)")
     if isinstance(source, bytes | bytearray):
         return bytes(source)
     with Path(source).open("rb") as fh:

@@ -43,6 +43,7 @@ class Submission:
     callback_url: str | None = None
     idempotency_key: str | None = None
     client_request: dict[str, Any] | None = None  # echoed back by the dialect, see models
+    cost: int | None = None  # the dialect's own price; None: the shared price table
 
 
 def request_hash(*parts: str) -> str:
@@ -60,7 +61,8 @@ async def submit(svc: Services, sub: Submission) -> tuple[Task, bool]:
     views = await _fetch_inputs(svc, sub)
     options = spec_to_options(sub.spec)
     new = NewTask(owner_id=sub.owner_id, views=views, options=options,
-                  cost=task_cost(options, svc.settings.price), callback_url=sub.callback_url,
+                  cost=task_cost(options, svc.settings.price) if sub.cost is None else sub.cost,
+                  callback_url=sub.callback_url,
                   idempotency_key=sub.idempotency_key, request_hash=sub.request_hash,
                   client_request=sub.client_request)
     task, created = await to_thread.run_sync(svc.store.create_task, new,

@@ -6,6 +6,7 @@ cancelled at once; their options are read back from the store."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,9 +145,29 @@ def test_rate_limit_is_2000_with_http_429(server: Server) -> None:
 
 # --- task types and versions ---------------------------------------------------------------
 
-@pytest.mark.parametrize("task_type", ["text_to_model", "refine_model", "texture_model"])
-def test_unsupported_task_types_are_2002(client: httpx.Client, task_type: str) -> None:
-    _error(client.post(f"{API}/task", json={"type": task_type}), 2002)
+@pytest.mark.parametrize("body", [
+    {"type": "text_to_model", "prompt": "a duck"},
+    {"type": "refine_model", "draft_model_task_id": "x"},
+    {"type": "texture_model", "original_model_task_id": "x"},
+    {"type": "convert_model", "original_model_task_id": "x", "format": "FBX"},
+    {"prompt": "no type at all"}])
+def test_unsupported_task_types_are_2002_whatever_their_parameters(
+        client: httpx.Client, body: dict[str, Any]) -> None:
+    _error(client.post(f"{API}/task", json=body), 2002)
+
+
+def test_a_method_not_allowed_answers_in_the_tripo_envelope(client: httpx.Client) -> None:
+    r = client.delete(f"{API}/user/balance")
+    assert r.headers["X-Tripo-Trace-ID"]
+    _error(r, 1004, 405)
+
+
+def test_null_means_the_default_and_types_are_strict(client: httpx.Client, store: Store,
+                                                     token: str) -> None:
+    options = _accepted(client, store, token, pbr=None, model_version=None, face_limit=20_000)
+    assert options["pbr"] is True
+    assert "texture" in _error(_task(client, token, texture="yes"), 1004)
+    assert "face_limit" in _error(_task(client, token, face_limit="20000"), 1004)
 
 
 @pytest.mark.parametrize("version", ["v2.5-20250123", "v3.2-20270101", ""])
@@ -217,6 +238,30 @@ def test_multiview_rules(client: httpx.Client, token: str, files: Any, why: str)
     assert why in _error(r, 1004)
 
 
+@pytest.mark.parametrize("bad", [{"foo": 1}, {"file_token": 5}])
+def test_a_malformed_multiview_slot_is_1004_not_a_crash(client: httpx.Client, token: str,
+                                                         bad: dict[str, Any]) -> None:
+    files = [{"type": "png", "file_token": token}, bad, {"type": "png", "file_token": token}, {}]
+    r = client.post(f"{API}/task", json={"type": "multiview_to_model", "files": files})
+    assert r.headers["X-Tripo-Trace-ID"]
+    _error(r, 1004)
+
+
+@pytest.mark.parametrize(("task_type", "extra"), [
+    ("image_to_model", {"files": []}), ("image_to_model", {"images": ["a.png"]}),
+    ("multiview_to_model", {"file": {"type": "png", "file_token": "T"}})])
+def test_the_other_task_types_image_fields_are_refused_not_ignored(
+        client: httpx.Client, token: str, task_type: str, extra: dict[str, Any]) -> None:
+    files = [{"type": "png", "file_token": token}] * 2 + [{}, {}]
+    body = {"type": task_type, "file": {"type": "png", "file_token": token}, "files": files}
+    body = {k: v for k, v in body.items() if k not in ("file", "files")} | extra
+    if task_type == "image_to_model":
+        body["file"] = {"type": "png", "file_token": token}
+    else:
+        body["files"] = files
+    _error(client.post(f"{API}/task", json=body), 1004)
+
+
 def test_a_file_token_of_another_key_is_refused(server: Server, token: str) -> None:
     with server.client(server.create_key(1000)) as other:
         _error(_task(other, token), 1004)
@@ -236,6 +281,7 @@ def test_detailed_without_texture_and_pbr_is_only_for_v3_0(client: httpx.Client,
     assert "v3.0" in _error(_task(client, token, **params), 1004)
     options = _accepted(client, store, token, model_version="v3.0-20250812", **params)
     assert (options["texture"], options["texture_size"], options["pbr"]) == (True, 4096, False)
+    assert options["cost"] == 20 + 10  # texture=false -10, detailed texture +10 (as sent)
 
 
 @pytest.mark.parametrize(("texture", "pbr", "size", "want_pbr"), [
@@ -274,18 +320,25 @@ def test_face_limit_caps_per_version_and_geometry_quality(
     assert f"{cap:,}" in _error(r, 1004)
 
 
+@pytest.mark.parametrize(("version", "quality", "faces"), [
+    ("v3.1-20260211", "standard", 1_000_000), ("v3.0-20250812", "detailed", 1_500_000)])
+def test_without_face_limit_the_default_stays_within_the_cap(
+        client: httpx.Client, store: Store, token: str, version: str, quality: str,
+        faces: int) -> None:
+    options = _accepted(client, store, token, model_version=version, geometry_quality=quality)
+    assert options["faces"] == faces
+
+
 def test_face_limit_is_the_face_target_rounded_to_even(client: httpx.Client, store: Store,
                                                        token: str) -> None:
     assert _accepted(client, store, token, face_limit=12_345)["faces"] == 12_344
 
 
 @pytest.mark.parametrize(("quad", "limit"), [
-    (False, 999), (False, 20_001), (False, None), (True, 499), (True, 10_001)])
+    (False, 999), (False, 20_001), (True, 499), (True, 10_001)])
 def test_smart_low_poly_face_limit_ranges(client: httpx.Client, token: str, quad: bool,
-                                          limit: int | None) -> None:
-    params: dict[str, Any] = {"smart_low_poly": True, "quad": quad}
-    if limit is not None:
-        params["face_limit"] = limit
+                                          limit: int) -> None:
+    params = {"smart_low_poly": True, "quad": quad, "face_limit": limit}
     assert "face_limit must be" in _error(_task(client, token, **params), 1004)
 
 
@@ -299,7 +352,8 @@ def test_generate_parts_is_incompatible_with_texture_pbr_and_quad(
 
 
 @pytest.mark.parametrize("params", [
-    {"quad": True}, {"smart_low_poly": True, "face_limit": 5_000}, {"auto_size": True},
+    {"quad": True}, {"smart_low_poly": True, "face_limit": 5_000}, {"smart_low_poly": True},
+    {"auto_size": True},
     {"compress": "geometry"}, {"texture_alignment": "geometry"}])
 def test_options_without_engine_support_yet_are_refused_with_1004(
         client: httpx.Client, token: str, params: dict[str, Any]) -> None:
@@ -352,3 +406,48 @@ def test_a_failed_task_reports_its_error_and_is_not_charged(client: httpx.Client
     assert data["status"] == "failed" and data["error_code"] == 1004
     assert "10031007" in data["error_msg"] and data["output"] == {}
     assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before
+
+
+# --- the watch WebSocket -----------------------------------------------------------------------
+
+def _watch(server: Server, key: str | None, task_id: str, close_code: int = 1000
+           ) -> list[dict[str, Any]]:
+    """Every message of one watch, checking how the server closed it."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = server.url.replace("http://", "ws://") + f"{API}/task/watch/{task_id}"
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    messages: list[dict[str, Any]] = []
+    with connect(url, additional_headers=headers, open_timeout=10) as ws:
+        try:
+            for raw in ws:
+                messages.append(json.loads(raw))
+        except ConnectionClosed:
+            pass
+        assert ws.close_code == close_code
+    return messages
+
+
+def test_watch_streams_updates_then_one_finalized(server: Server, token: str) -> None:
+    key = server.create_key(1000)
+    with server.client(key) as owner:
+        own = _upload(owner, DUCK.read_bytes())
+        task_id = _task(owner, own, face_limit=20_000).json()["data"]["task_id"]
+    messages = _watch(server, key, task_id)
+    events = [m["event"] for m in messages]
+    assert events[-1] == "finalized" and set(events[:-1]) <= {"update"} and len(events) >= 2
+    assert messages[-1]["data"]["status"] == "success"
+    assert messages[-1]["data"]["output"]["model"]
+    progress = [m["data"]["progress"] for m in messages]
+    assert progress == sorted(progress) and progress[-1] == 100
+
+
+def test_watch_with_a_bad_key_or_another_keys_task_sends_one_error(
+        server: Server, client: httpx.Client, token: str) -> None:
+    task_id = _task(client, token, face_limit=20_000).json()["data"]["task_id"]
+    client.post(f"/v1/tasks/{task_id}/cancel")
+    assert _watch(server, "tsk_wrong", task_id, 1008) == [
+        {"code": 1002, "message": "invalid API key"}]
+    other = server.create_key(10)
+    assert [m["code"] for m in _watch(server, other, task_id, 1008)] == [2001]

@@ -21,6 +21,7 @@ from meshsmith.errors import (
     AuthenticationError,
     ConcurrencyLimitError,
     DialectRuleError,
+    EmptyImageError,
     ImageFileTooLargeError,
     InputImageError,
     InsufficientCreditsError,
@@ -30,6 +31,7 @@ from meshsmith.errors import (
     NotFoundError,
     RateLimitError,
     TaskStateError,
+    UnknownEndpointError,
     UnsupportedImageFormatError,
 )
 
@@ -53,11 +55,14 @@ def validation_error(exc: RequestValidationError) -> MeshsmithError:
     return InvalidRequestError("; ".join(parts) or "invalid request")
 
 
-def http_error(exc: HTTPException) -> MeshsmithError | None:
-    """Starlette's own errors (unknown route, wrong method) in Meshsmith terms."""
+def http_error(exc: HTTPException) -> MeshsmithError:
+    """Starlette's own errors (unknown route, wrong method) in Meshsmith terms, keeping
+    their HTTP status (405 for a method not allowed here)."""
     if exc.status_code == 404:
-        return NotFoundError("no such endpoint")
-    return None
+        return UnknownEndpointError("no such endpoint")
+    error = (InvalidRequestError if exc.status_code < 500 else MeshsmithError)(str(exc.detail))
+    error.http_status = exc.status_code
+    return error
 
 
 #: Tripo's (code, HTTP status) per Meshsmith error class, most specific first. Codes the
@@ -65,11 +70,13 @@ def http_error(exc: HTTPException) -> MeshsmithError | None:
 #: or unsupported parameter) and 1000 (internal error) cover the rest.
 _TRIPO_CODES: tuple[tuple[type[MeshsmithError], int, int], ...] = (
     (AuthenticationError, 1002, 401),
+    (UnknownEndpointError, 1004, 404),
     (RateLimitError, 2000, 429),
     (ConcurrencyLimitError, 2000, 429),
     (NotFoundError, 2001, 404),
     (InsufficientCreditsError, 2010, 403),
     (TaskStateError, 2007, 400),
+    (EmptyImageError, 2003, 400),
     (NotAnImageError, 2004, 400),
     (UnsupportedImageFormatError, 2004, 400),
     (ImageFileTooLargeError, 1004, 400),
@@ -82,6 +89,8 @@ def tripo_code(exc: MeshsmithError) -> tuple[int, int]:
     """Tripo's ``(code, HTTP status)`` for a Meshsmith error."""
     if isinstance(exc, DialectRuleError):
         return exc.dialect_code, exc.http_status
+    if type(exc) is InvalidRequestError:  # e.g. 405 from routing keeps its status
+        return 1004, exc.http_status
     for cls, code, status in _TRIPO_CODES:
         if isinstance(exc, cls):
             return code, status
@@ -114,9 +123,4 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
 
 async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    mapped = http_error(exc)
-    if mapped is not None:
-        return _envelope(request)(mapped)
-    body = {"error": {"code": 10020001 if exc.status_code < 500 else 10090001,
-                      "message": str(exc.detail)}}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    return _envelope(request)(http_error(exc))

@@ -10,30 +10,49 @@ what Meshsmith does with it; the rules below follow ``../shared/seeds/003_...`` 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, UploadFile
+from anyio import to_thread
+from fastapi import APIRouter, Body, File, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from meshsmith.errors import DialectRuleError, InvalidRequestError, error_for_code
+from meshsmith.errors import (
+    DialectRuleError,
+    InvalidRequestError,
+    MeshsmithError,
+    error_for_code,
+)
 from meshsmith.service import states
 from meshsmith.service.api.deps import KeyDep, ServicesDep
-from meshsmith.service.api.envelopes import TRIPO_PREFIX, tripo_code
+from meshsmith.service.api.envelopes import TRIPO_PREFIX, tripo_code, tripo_error
 from meshsmith.service.api.native import owned_view
 from meshsmith.service.app import Services
 from meshsmith.service.intake import store_image
 from meshsmith.service.models import Task
+from meshsmith.service.pricing import task_cost
 from meshsmith.service.readmodel import TaskView
 from meshsmith.service.render import signed_file_url
 from meshsmith.service.submission import Submission, request_hash, submit
-from meshsmith.spec import GeometryOptions, InputOptions, TaskSpec, TextureOptions
+from meshsmith.spec import (
+    DEFAULT_FACES,
+    GeometryOptions,
+    InputOptions,
+    Resolution,
+    TaskSpec,
+    TextureOptions,
+    spec_to_options,
+)
 
+log = logging.getLogger("meshsmith.tripo")
 router = APIRouter(prefix=TRIPO_PREFIX, tags=["tripo"])
 
 MODEL_VERSIONS = ("v3.1-20260211", "v3.0-20250812")
@@ -49,14 +68,15 @@ MULTIVIEW_SLOTS = ("front", "left", "back", "right")
 #: production-assets work; until then a request that turns one on is refused (1004).
 NOT_YET = {"quad": "quad meshes", "smart_low_poly": "smart low-poly topology",
            "generate_parts": "part segmentation", "auto_size": "real-world sizing",
-           "compress": "meshopt geometry compression"}
+           "compress": "geometry compression"}
 TRACE_HEADER = "X-Tripo-Trace-ID"
+WATCH_INTERVAL_S = 0.5
 
 
 class TripoFile(BaseModel):
     """One image: ``type`` plus exactly one of ``file_token``, ``url`` or ``object``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: str | None = None  # not validated, as 003 says: the bytes are sniffed instead
     file_token: str | None = None
@@ -65,13 +85,15 @@ class TripoFile(BaseModel):
 
 
 class TripoTask(BaseModel):
-    """``POST /task``; fields are 003's, defaults are 003's."""
+    """``POST /task``; fields are 003's, defaults are 003's. Types are strict (``"yes"`` is
+    not a bool), and an explicit ``null`` means the default, as the official SDK sends
+    ``null`` for an argument a caller set to None."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: str
     file: TripoFile | None = None
-    files: list[TripoFile | dict[str, Any]] | None = None
+    files: list[TripoFile] | None = None
     #: The official SDK's multiview_to_model also sends its raw arguments under ``images``
     #: (local paths or URLs, already present in ``files``); accepted and not used.
     images: list[Any] | None = None
@@ -88,10 +110,15 @@ class TripoTask(BaseModel):
     quad: bool = False
     auto_size: bool = False
     orientation: Literal["default", "align_image"] = "default"
-    compress: Literal["geometry", ""] | None = None
+    compress: Literal["geometry"] | None = None
     generate_parts: bool = False
     export_uv: bool = True
     enable_image_autofix: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -119,7 +146,21 @@ class TraceIdMiddleware:
                                       (TRACE_HEADER.lower().encode(), trace)]
             await send(message)
 
-        await self.app(scope, receive, send_with_trace)
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_trace(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("unhandled error under %s", TRIPO_PREFIX)
+            response = tripo_error(MeshsmithError(f"internal error ({type(exc).__name__})"))
+            await response(scope, receive, send_with_trace)
 
 
 # --- uploads and balance -------------------------------------------------------------------
@@ -152,12 +193,18 @@ def balance(svc: ServicesDep, key: KeyDep) -> JSONResponse:
 
 # --- tasks ---------------------------------------------------------------------------------
 
-@router.post("/task")
-async def create_task(body: TripoTask, svc: ServicesDep, key: KeyDep) -> JSONResponse:
-    """Create an ``image_to_model`` or ``multiview_to_model`` task -> ``{task_id}``."""
+@router.post("/task", openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["type"],
+                                    "description": "image_to_model or multiview_to_model "
+                                                   "parameters, as Tripo documents them"}}}}})
+async def create_task(svc: ServicesDep, key: KeyDep,
+                      raw: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+    """Create an ``image_to_model`` or ``multiview_to_model`` task -> ``{task_id}``. The
+    type is checked first, so another type's parameters get 2002, not "extra input"."""
+    body = parse_task(raw)
     refs = task_images(body)
     spec = task_spec(body, refs)
-    sub = Submission(owner_id=key.id, spec=spec, refs=refs,
+    sub = Submission(owner_id=key.id, spec=spec, refs=refs, cost=tripo_cost(body, spec, svc),
                      request_hash=request_hash(body.model_dump_json()),
                      client_request={"type": body.type,
                                      "input": body.model_dump(exclude_none=True,
@@ -166,19 +213,34 @@ async def create_task(body: TripoTask, svc: ServicesDep, key: KeyDep) -> JSONRes
     return ok({"task_id": task.id})
 
 
+TASK_TYPES = ("image_to_model", "multiview_to_model")
+
+
+def parse_task(raw: dict[str, Any]) -> TripoTask:
+    """The task type (2002 when not one this server runs), then its parameters."""
+    task_type = raw.get("type")
+    if task_type not in TASK_TYPES:
+        later = " yet" if task_type in ("texture_model", "convert_model") else ""
+        raise DialectRuleError(f"task type {task_type!r} is not supported{later}", 2002,
+                               suggestion=f"Use one of: {', '.join(TASK_TYPES)}.")
+    try:
+        return TripoTask.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+
+
 def task_images(body: TripoTask) -> dict[str, str]:
-    """Slot -> image reference, per task type."""
+    """Slot -> image reference, per task type; the other type's image fields are refused
+    (except ``images``, which the official SDK sends with multiview_to_model)."""
     if body.type == "image_to_model":
+        if body.files is not None or body.images is not None:
+            raise InvalidRequestError("image_to_model takes 'file', not 'files' or 'images'")
         if body.file is None:
             raise InvalidRequestError("image_to_model needs 'file'")
         return {"front": image_ref(body.file)}
-    if body.type == "multiview_to_model":
-        return multiview_refs(body.files)
-    if body.type in ("texture_model", "convert_model"):
-        raise DialectRuleError(f"task type {body.type!r} is not supported by this server yet",
-                               2002, suggestion="Use image_to_model or multiview_to_model.")
-    raise DialectRuleError(f"unsupported task type {body.type!r}", 2002,
-                           suggestion="Use image_to_model or multiview_to_model.")
+    if body.file is not None:
+        raise InvalidRequestError("multiview_to_model takes 'files', not 'file'")
+    return multiview_refs(body.files)
 
 
 def image_ref(f: TripoFile) -> str:
@@ -195,15 +257,14 @@ def image_ref(f: TripoFile) -> str:
     return f.file_token or f.url or ""
 
 
-def multiview_refs(files: list[TripoFile | dict[str, Any]] | None) -> dict[str, str]:
+def multiview_refs(files: list[TripoFile] | None) -> dict[str, str]:
     """Exactly four slots ``[front, left, back, right]``; ``{}`` is an empty slot; front is
     required and at least two images are."""
     if files is None or len(files) != len(MULTIVIEW_SLOTS):
         raise InvalidRequestError("multiview_to_model needs 'files' with exactly 4 entries "
                                   "ordered [front, left, back, right]; use {} for an empty slot")
     refs: dict[str, str] = {}
-    for slot, item in zip(MULTIVIEW_SLOTS, files, strict=True):
-        f = item if isinstance(item, TripoFile) else TripoFile.model_validate(item)
+    for slot, f in zip(MULTIVIEW_SLOTS, files, strict=True):
         if f.model_dump(exclude_none=True, exclude={"type"}):
             refs[slot] = image_ref(f)
     if "front" not in refs:
@@ -226,13 +287,23 @@ def task_spec(body: TripoTask, refs: dict[str, str]) -> TaskSpec:
     detailed = body.texture_quality == "detailed"
     return TaskSpec(
         views={slot: Path(slot) for slot in refs},  # type: ignore[misc]
-        geometry=GeometryOptions(
-            resolution="1536pro" if body.geometry_quality == "detailed" else "1024",
-            faces=faces, seed=body.model_seed),
+        geometry=GeometryOptions(resolution=_resolution(body), faces=faces,
+                                 seed=body.model_seed),
         texture=TextureOptions(enabled=texture or detailed, size=4096 if detailed else 2048,
                                pbr=pbr, seed=body.texture_seed),
         inputs=InputOptions(autofix=body.enable_image_autofix),
         output_format="glb")
+
+
+def _resolution(body: TripoTask) -> Resolution:
+    return "1536pro" if body.geometry_quality == "detailed" else "1024"
+
+
+def tripo_cost(body: TripoTask, spec: TaskSpec, svc: Services) -> int:
+    """Tripo prices the options as sent: texture=false takes 10 off even where the 4K
+    upscale of 003's detailed rule still delivers a texture (pbr=true overrides it)."""
+    cost = task_cost(spec_to_options(spec), svc.settings.price)
+    return cost - svc.settings.price.texture if not (body.texture or body.pbr) else cost
 
 
 def check_version(body: TripoTask) -> None:
@@ -261,14 +332,14 @@ def face_target(body: TripoTask) -> int | None:
     limit = body.face_limit
     if limit is None and body.quad:
         limit = QUAD_DEFAULT_FACES
-    if body.smart_low_poly:
+    if body.smart_low_poly and limit is not None:
         lo, hi = (500, 10_000) if body.quad else (1_000, 20_000)
-        if limit is None or not lo <= limit <= hi:
+        if not lo <= limit <= hi:
             raise InvalidRequestError(f"with smart_low_poly{' and quad' if body.quad else ''}, "
                                       f"face_limit must be {lo:,}-{hi:,}")
-    if limit is None:
-        return None
     cap = FACE_CAPS[(body.model_version, body.geometry_quality)]
+    if limit is None:  # "adaptively determined": the grid's default, within the cap
+        return min(DEFAULT_FACES[_resolution(body)], cap)
     if not MIN_FACE_LIMIT <= limit <= cap:
         raise InvalidRequestError(
             f"face_limit must be {MIN_FACE_LIMIT:,}-{cap:,} for {body.model_version} with "
@@ -333,6 +404,43 @@ def task_output(task: Task, svc: Services) -> dict[str, Any]:
     pbr = task.options.get("pbr", True) and task.options.get("texture", True)
     return {"model": url, "base_model": None, "pbr_model": url if pbr else None,
             "rendered_image": None}
+
+
+@router.websocket("/task/watch/{task_id}")
+async def watch_task(websocket: WebSocket, task_id: str) -> None:
+    """Stream ``{"event": "update", "data": task}`` on every change, then one
+    ``{"event": "finalized", "data": task}`` at a terminal status, and close. A bad key or
+    an unknown task gets one Tripo error object, then a policy-violation close (1008)."""
+    svc: Services = websocket.app.state.services
+    await websocket.accept()
+    try:
+        authorization = websocket.headers.get("authorization")
+        key = svc.auth.cached(authorization)
+        if key is None:
+            key = await to_thread.run_sync(svc.auth.key_for, authorization)
+        await _stream(websocket, svc, key.id, task_id)
+    except MeshsmithError as exc:
+        code, _ = tripo_code(exc)
+        await websocket.send_json({"code": code, "message": exc.message})
+        await websocket.close(code=1008)
+    except WebSocketDisconnect:
+        return
+
+
+async def _stream(websocket: WebSocket, svc: Services, owner_id: str, task_id: str) -> None:
+    last: tuple[str, int] | None = None
+    while True:
+        task = (await owned_view(svc, owner_id, task_id)).task
+        state = (task.status, round(task.progress))
+        final = task.status not in states.ACTIVE
+        if state != last or final:
+            last = state
+            event = "finalized" if final else "update"
+            await websocket.send_json({"event": event, "data": task_data(task, svc)})
+        if final:
+            await websocket.close()
+            return
+        await asyncio.sleep(WATCH_INTERVAL_S)
 
 
 def _eta(task: Task) -> int:
