@@ -107,8 +107,16 @@ def tripo_error(exc: MeshsmithError) -> JSONResponse:
                         status_code=status, headers=headers)
 
 
+#: Path prefix -> that dialect's envelope; anything else is native.
+DIALECT_ENVELOPES: tuple[tuple[str, Callable[[MeshsmithError], JSONResponse]], ...] = (
+    (TRIPO_PREFIX, tripo_error),
+)
+
+
 def _envelope(request: Request) -> Callable[[MeshsmithError], JSONResponse]:
-    return tripo_error if request.url.path.startswith(TRIPO_PREFIX) else native_error
+    path = request.url.path
+    return next((envelope for prefix, envelope in DIALECT_ENVELOPES
+                 if path.startswith(prefix)), native_error)
 
 
 async def handle_meshsmith_error(request: Request, exc: Exception) -> JSONResponse:
