@@ -104,9 +104,16 @@ class TextureOptions:
 
 @dataclass(frozen=True)
 class InputOptions:
-    """Image preparation. ``autofix`` applies white balance, contrast and denoise first."""
+    """Image preparation. ``autofix`` applies white balance, contrast and denoise first;
+    ``preset="portrait"`` frames a head-and-shoulders subject as a bust and makes its
+    silhouette left-right symmetric (:mod:`meshsmith.inputs.portrait`)."""
 
     autofix: bool = False
+    preset: Literal["object", "portrait"] = "object"
+
+    def __post_init__(self) -> None:
+        if self.preset not in ("object", "portrait"):
+            raise InvalidRequestError(f"preset must be 'object' or 'portrait'; got {self.preset!r}")
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,7 @@ def spec_to_options(spec: TaskSpec) -> dict[str, Any]:
         "model_seed": spec.geometry.seed,
         "texture_seed": spec.texture.seed,
         "autofix": spec.inputs.autofix,
+        "preset": spec.inputs.preset,
         "format": spec.output_format,
         "extra_formats": list(spec.extra_formats),
         "texture_maps": spec.texture_maps,
@@ -195,7 +203,7 @@ def spec_from_options(views: Mapping[Slot, Path], options: Mapping[str, Any]) ->
         texture=TextureOptions(enabled=options["texture"], size=options["texture_size"],
                                image_format=options["texture_format"],
                                pbr=options.get("pbr", True), seed=options.get("texture_seed")),
-        inputs=InputOptions(autofix=options["autofix"]),
+        inputs=InputOptions(autofix=options["autofix"], preset=options.get("preset", "object")),
         output_format=options["format"],
         extra_formats=tuple(options.get("extra_formats", ())),
         texture_maps=bool(options.get("texture_maps", False)),

@@ -86,3 +86,31 @@ def test_pbr_false_writes_an_unlit_material(photo: Path, tmp_path: Path) -> None
     generate(spec, tmp_path / "out.glb")
     gltf = pygltflib.GLTF2().load(str(tmp_path / "out.glb"))
     assert gltf.materials[0].extensions == {"KHR_materials_unlit": {}}
+
+
+def _asymmetry(path: Path) -> float:
+    """Mean distance from the left-right mirrored vertices to the nearest vertex."""
+    from scipy.spatial import cKDTree
+
+    vertices = np.asarray(trimesh.load(path, force="mesh", process=False).vertices)
+    mirrored = vertices * np.array([-1.0, 1.0, 1.0])
+    return float(cKDTree(vertices).query(mirrored)[0].mean())
+
+
+def test_portrait_preset_makes_a_lopsided_subject_left_right_symmetric(tmp_path: Path) -> None:
+    from meshsmith.spec import InputOptions
+
+    yy, xx = np.mgrid[:320, :320] + 0.5
+    head = np.hypot((xx - 160) / 60, (yy - 120) / 75) < 1
+    arm = (xx > 200) & (xx < 290) & (yy > 170) & (yy < 200)
+    rgb = np.where((head | arm)[..., None], np.array([200, 150, 120]), 255).astype(np.uint8)
+    photo = tmp_path / "lopsided.png"
+    Image.fromarray(rgb).save(photo)
+    scores = {}
+    for preset in ("object", "portrait"):
+        spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 20_000),
+                        texture=TextureOptions(enabled=False),
+                        inputs=InputOptions(preset=preset))  # type: ignore[arg-type]
+        generate(spec, tmp_path / f"{preset}.glb")
+        scores[preset] = _asymmetry(tmp_path / f"{preset}.glb")
+    assert scores["portrait"] < 0.25 * scores["object"], scores

@@ -91,11 +91,17 @@ def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_prog
 
 
 def preprocess(spec: TaskSpec) -> dict[str, ViewInput]:
-    """Decode and check every view, optionally auto-fix it, and find its foreground."""
+    """Decode and check every view, optionally auto-fix it, find its foreground, and apply
+    the input preset (portrait: bust framing and symmetry)."""
     views: dict[str, ViewInput] = {}
     for slot, path in spec.ordered_views:
         prepared = prepare_view(path, autofix=spec.inputs.autofix)
-        views[slot] = ViewInput(slot=slot, rgb=prepared.rgb, mask=prepared.mask)
+        rgb, mask = prepared.rgb, prepared.mask
+        if spec.inputs.preset == "portrait":
+            from meshsmith.inputs.portrait import portrait
+
+            rgb, mask = portrait(rgb, mask)
+        views[slot] = ViewInput(slot=slot, rgb=rgb, mask=mask)
     return views
 
 
