@@ -65,7 +65,7 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``: the native ``/v1`` API, health and metrics."""
-    from meshsmith.service.api import native, system, tripo
+    from meshsmith.service.api import hitem3d, native, spark3d, system, tripo
 
     services = build_services(settings)
     app = FastAPI(title="Meshsmith", version=__version__, lifespan=_lifespan,
@@ -77,7 +77,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system.router)
     app.include_router(native.router)
     app.include_router(tripo.router)
-    app.add_middleware(tripo.TraceIdMiddleware)
+    app.include_router(spark3d.router)
+    app.include_router(hitem3d.router)
+    services.webhooks.bodies[hitem3d.WEBHOOK] = hitem3d.callback_body
+    app.add_middleware(envelopes.CrashEnvelopeMiddleware)
+    app.add_middleware(tripo.TraceIdMiddleware)  # outside it: crash answers get IDs too
     services.metrics.instrument(app)
     app.openapi = lambda: _openapi_with_bearer(app)  # type: ignore[method-assign]
     return app

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
         default_factory=lambda: [30.0, 60.0, 120.0, 300.0, 600.0, 900.0])
 
     price: PriceTable = Field(default_factory=PriceTable)  # type: ignore[arg-type]
+    #: US dollars per credit, for the spark_3d dialect's ``usage.cost``.
+    spark_usd_per_credit: float = Field(0.01, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

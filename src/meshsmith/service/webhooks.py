@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from meshsmith.errors import MeshsmithError
 from meshsmith.service.fetch import FetchPolicy, post_pinned
-from meshsmith.service.models import WebhookDelivery
+from meshsmith.service.models import Task, WebhookDelivery
 from meshsmith.service.settings import Settings
 from meshsmith.service.store import Store
 
@@ -57,6 +60,9 @@ class WebhookSender:
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store, self._settings = store, settings
+        #: Body renderers of API dialects whose callbacks have their own shape, by the name
+        #: a task's ``client_request["webhook"]`` gives; other tasks get the native payload.
+        self.bodies: dict[str, Callable[[Task, Settings], dict[str, Any]]] = {}
         self._policy = FetchPolicy(connect_timeout_s=settings.webhook_timeout_s,
                                    read_timeout_s=settings.webhook_timeout_s,
                                    allow=tuple(settings.fetch_allow))
@@ -87,7 +93,7 @@ class WebhookSender:
 
     def deliver(self, delivery: WebhookDelivery) -> None:
         """POST one delivery and record the attempt and the next retry time."""
-        body = delivery.payload.encode()
+        body = self._body(delivery)
         headers = {"Content-Type": "application/json", "User-Agent": "meshsmith-webhook/0.1",
                    "X-Meshsmith-Event": delivery.event,
                    "X-Meshsmith-Delivery": str(delivery.id),
@@ -104,6 +110,15 @@ class WebhookSender:
             error = f"HTTP {status}"
         self._store.record_attempt(delivery.id, status, error, elapsed_ms,
                                    self._next_attempt(delivery.attempts) if error else None)
+
+    def _body(self, delivery: WebhookDelivery) -> bytes:
+        """The stored native payload, or the task's dialect body, rendered now (so its
+        download links are fresh on every attempt)."""
+        task = self._store.get_task(None, delivery.task_id)
+        render = self.bodies.get((task.client_request or {}).get("webhook", ""))
+        if render is None:
+            return delivery.payload.encode()
+        return json.dumps(render(task, self._settings), separators=(",", ":")).encode()
 
     def _next_attempt(self, attempts_before: int) -> float | None:
         backoff = self._settings.webhook_backoff_s

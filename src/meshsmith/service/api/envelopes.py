@@ -5,17 +5,21 @@ The request path picks the dialect:
 * native ``/v1``: ``{"error": {"code": <int>, "message": <str>}}`` with the error's HTTP
   status;
 * Tripo ``/v2/openapi``: ``{"code": <int>, "message", "suggestion"}`` with Tripo's codes
-  and statuses (:func:`tripo_code`).
+  and statuses (:func:`tripo_code`);
+* spark_3d ``/v1/3d/``: ``{"error": {"code": "0030200xx", "error_message"}}`` (spark3d_error);
+* Hitem3D ``/open-api/v1``: ``{"code", "data": null, "msg"}`` with Hitem3D's codes.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshsmith.errors import (
     AuthenticationError,
@@ -25,17 +29,21 @@ from meshsmith.errors import (
     ImageFileTooLargeError,
     InputImageError,
     InsufficientCreditsError,
+    InvalidFaceCountError,
     InvalidRequestError,
+    InvalidResolutionError,
     MeshsmithError,
     NotAnImageError,
     NotFoundError,
     RateLimitError,
     TaskStateError,
     UnknownEndpointError,
+    UnsupportedFormatError,
     UnsupportedImageFormatError,
 )
 
 TRIPO_PREFIX = "/v2/openapi"
+log = logging.getLogger("meshsmith.service")
 
 
 def native_error(exc: MeshsmithError) -> JSONResponse:
@@ -107,16 +115,115 @@ def tripo_error(exc: MeshsmithError) -> JSONResponse:
                         status_code=status, headers=headers)
 
 
+#: spark_3d's (9-digit code, HTTP status) per Meshsmith error class, most specific first:
+#: 003020097 "HTTP error response" for what fails before the dialect reads the request (key,
+#: rate limit, route), 003020098 "status check error" for an unknown generation, 003020005
+#: for any unusable image, 003020099 "task creation error" for any other refused request.
+_SPARK3D_CODES: tuple[tuple[type[MeshsmithError], int, int], ...] = (
+    (AuthenticationError, 3020097, 401),
+    (RateLimitError, 3020097, 429),
+    (UnknownEndpointError, 3020097, 404),
+    (NotFoundError, 3020098, 404),
+    (ConcurrencyLimitError, 3020099, 429),
+    (InsufficientCreditsError, 3020099, 402),
+    (InputImageError, 3020005, 400),
+    (InvalidRequestError, 3020099, 400),
+)
+
+
+def spark3d_error(exc: MeshsmithError) -> JSONResponse:
+    """The spark_3d envelope ``{"error": {"code": "0030200xx", "error_message"}}``: the
+    seed's 9-digit codes as strings, the same object a failed generation carries. A routing
+    error keeps its status (405) with 003020097; anything unmapped is 003020095."""
+    if isinstance(exc, DialectRuleError):
+        code, status = exc.dialect_code, exc.http_status
+    elif type(exc) is InvalidRequestError and exc.http_status != 400:
+        code, status = 3020097, exc.http_status
+    else:
+        code, status = next(((c, s) for cls, c, s in _SPARK3D_CODES if isinstance(exc, cls)),
+                            (3020095, exc.http_status))
+    message = exc.message if isinstance(exc, DialectRuleError) else (
+        f"{exc.message} (Meshsmith error {exc.code})")
+    headers = {"Retry-After": "1"} if status == 429 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else headers
+    return JSONResponse({"error": {"code": f"{code:09d}", "error_message": message}},
+                        status_code=status, headers=headers)
+
+
+HITEM3D_PREFIX = "/open-api/v1"
+#: Hitem3D's (code, HTTP status) per Meshsmith error class, most specific first: its
+#: documented codes where it has one; otherwise the Meshsmith code itself (also 8 digits).
+#: Image errors outside its list are 10031005, as Meshsmith's own 1003xxxx codes mean other
+#: things there.
+_HITEM3D_CODES: tuple[tuple[type[MeshsmithError], int, int], ...] = (
+    (AuthenticationError, 40010000, 401),
+    (InsufficientCreditsError, 30010000, 402),
+    (ImageFileTooLargeError, 10031001, 400),
+    (EmptyImageError, 10031010, 400),
+    (InputImageError, 10031005, 400),
+    (InvalidFaceCountError, 10031002, 400),
+    (InvalidResolutionError, 10031003, 400),
+    (UnsupportedFormatError, 10031004, 400),
+)
+
+
+def hitem3d_error(exc: MeshsmithError) -> JSONResponse:
+    """The Hitem3D envelope: ``{"code", "data": null, "msg"}``."""
+    if isinstance(exc, DialectRuleError):
+        code, status = exc.dialect_code, exc.http_status
+    else:
+        code, status = next(((c, s) for cls, c, s in _HITEM3D_CODES if isinstance(exc, cls)),
+                            (exc.code, exc.http_status))
+    headers = {"Retry-After": "1"} if status == 429 else None
+    return JSONResponse({"code": code, "data": None, "msg": exc.message}, status_code=status,
+                        headers=headers)
+
+
 #: Path prefix -> that dialect's envelope; anything else is native.
 DIALECT_ENVELOPES: tuple[tuple[str, Callable[[MeshsmithError], JSONResponse]], ...] = (
     (TRIPO_PREFIX, tripo_error),
+    ("/v1/3d/", spark3d_error),
+    (HITEM3D_PREFIX, hitem3d_error),
 )
 
 
 def _envelope(request: Request) -> Callable[[MeshsmithError], JSONResponse]:
-    path = request.url.path
+    return envelope_for(request.url.path)
+
+
+def envelope_for(path: str) -> Callable[[MeshsmithError], JSONResponse]:
+    """The envelope of the dialect that serves ``path``."""
     return next((envelope for prefix, envelope in DIALECT_ENVELOPES
                  if path.startswith(prefix)), native_error)
+
+
+class CrashEnvelopeMiddleware:
+    """An unexpected exception (a bug) still gets its dialect's envelope, with the internal
+    error code, instead of a plain-text 500, so no client is left parsing text. It is
+    logged with its traceback here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("unhandled error serving %s", scope["path"])
+            error = MeshsmithError(f"internal error ({type(exc).__name__})")
+            await envelope_for(scope["path"])(error)(scope, receive, send)
 
 
 async def handle_meshsmith_error(request: Request, exc: Exception) -> JSONResponse:

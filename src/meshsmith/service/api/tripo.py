@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 import uuid
 from pathlib import Path
@@ -33,7 +32,7 @@ from meshsmith.errors import (
 )
 from meshsmith.service import states
 from meshsmith.service.api.deps import KeyDep, ServicesDep
-from meshsmith.service.api.envelopes import TRIPO_PREFIX, tripo_code, tripo_error
+from meshsmith.service.api.envelopes import TRIPO_PREFIX, tripo_code
 from meshsmith.service.api.native import owned_view
 from meshsmith.service.app import Services
 from meshsmith.service.intake import store_image
@@ -52,7 +51,6 @@ from meshsmith.spec import (
     spec_to_options,
 )
 
-log = logging.getLogger("meshsmith.tripo")
 router = APIRouter(prefix=TRIPO_PREFIX, tags=["tripo"])
 
 MODEL_VERSIONS = ("v3.1-20260211", "v3.0-20250812")
@@ -146,21 +144,7 @@ class TraceIdMiddleware:
                                       (TRACE_HEADER.lower().encode(), trace)]
             await send(message)
 
-        started = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send_with_trace(message)
-
-        try:
-            await self.app(scope, receive, send_tracked)
-        except Exception as exc:
-            if started:
-                raise
-            log.exception("unhandled error under %s", TRIPO_PREFIX)
-            response = tripo_error(MeshsmithError(f"internal error ({type(exc).__name__})"))
-            await response(scope, receive, send_with_trace)
+        await self.app(scope, receive, send_with_trace)
 
 
 # --- uploads and balance -------------------------------------------------------------------
