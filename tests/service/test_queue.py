@@ -15,7 +15,7 @@ import multiprocessing, os, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from meshsmith.service.queue import _init_worker
 pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                           initializer=_init_worker, initargs=(0,))
+                           initializer=_init_worker, initargs=(0, os.getpid()))
 print(pool.submit(os.getpid).result(), flush=True)
 time.sleep(120)
 """
@@ -41,3 +41,15 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/status") as fh:
         return "State:\tZ" not in fh.read()
+
+
+def test_a_worker_whose_server_died_before_it_started_exits_at_once() -> None:
+    """The initializer is told the server's PID; a worker already reparented when it runs
+    (the server was killed while the pool was starting) must not wait for its new parent."""
+    code = ("import os, threading, time\n"
+            "from meshsmith.service.queue import _init_worker\n"
+            "_init_worker(0, os.getppid() + 100000)\n"  # a server PID that is not the parent
+            "time.sleep(30)\n")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code], timeout=20)
+    assert proc.returncode == 0 and time.monotonic() - started < 10

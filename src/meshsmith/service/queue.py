@@ -43,13 +43,17 @@ def make_queue(settings: Settings, store: Store) -> TaskQueue:
     return LocalQueue(settings, store)
 
 
-def _init_worker(nice: int) -> None:
+def _init_worker(nice: int, server_pid: int) -> None:
     """Worker processes log like the server, run below the API's priority (so requests stay
-    fast while they generate), and exit when the server process is gone, idle or not."""
+    fast while they generate), and exit when the server process is gone, idle or not.
+
+    ``server_pid`` comes from the server itself: a worker that starts after its server
+    already died (reparented before this runs) must not take its new parent for the server.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s[%(process)d] %(message)s")
     if nice:
         os.nice(nice)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="orphan-check",
+    threading.Thread(target=_exit_with_parent, args=(server_pid,), name="orphan-check",
                      daemon=True).start()
 
 
@@ -118,7 +122,7 @@ class LocalQueue:
         return ProcessPoolExecutor(max_workers=self._settings.workers,
                                    mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init_worker,
-                                   initargs=(self._settings.worker_nice,))
+                                   initargs=(self._settings.worker_nice, os.getpid()))
 
     def _submit(self, task_id: str) -> None:
         for _ in range(2):
