@@ -61,6 +61,7 @@ def test_non_image_exits_2_with_code_10031005(tmp_path: Path) -> None:
     ("--faces", "100001", 10021002),
     ("--format", "xyz", 10021003),
     ("--views", "left", 10021004),
+    ("--preset", "statue", 10020001),
 ])
 def test_bad_options_exit_2_with_their_codes(tmp_path: Path, option: str, value: str,
                                              code: int) -> None:

@@ -46,6 +46,8 @@ def generate(
     no_texture: Annotated[bool, typer.Option("--no-texture", help="geometry only")] = False,
     fmt: Annotated[str | None, typer.Option("--format", help="overrides OUT's extension")] = None,
     autofix: Annotated[bool, typer.Option(help="white balance, contrast, denoise")] = False,
+    preset: Annotated[str, typer.Option(help="object, or portrait: bust framing and "
+                                             "left-right symmetry")] = "object",
     texture_size: Annotated[int, typer.Option(help="texture edge in pixels")] = 2048,
     texture_format: Annotated[str, typer.Option(help="png or jpeg")] = "png",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
@@ -53,7 +55,7 @@ def generate(
     """Turn photos of one object into a textured 3D model."""
     try:
         spec = build_spec(images, output, views, resolution, faces, no_texture, fmt, autofix,
-                          texture_size, texture_format)
+                          texture_size, texture_format, preset)
         run_generate(spec, output, quiet)
     except MeshsmithError as exc:
         _fail(exc)
@@ -61,7 +63,7 @@ def generate(
 
 def build_spec(images: list[Path], output: Path, views: str | None, resolution: str,
                faces: int | None, no_texture: bool, fmt: str | None, autofix: bool,
-               texture_size: int, texture_format: str) -> TaskSpec:
+               texture_size: int, texture_format: str, preset: str = "object") -> TaskSpec:
     """Translate command-line options into the one internal task spec."""
     from meshsmith.exporters import format_for_path
 
@@ -70,7 +72,7 @@ def build_spec(images: list[Path], output: Path, views: str | None, resolution: 
         geometry=GeometryOptions(resolution=resolution, faces=faces),  # type: ignore[arg-type]
         texture=TextureOptions(enabled=not no_texture, size=texture_size,
                                image_format=texture_format),  # type: ignore[arg-type]
-        inputs=InputOptions(autofix=autofix),
+        inputs=InputOptions(autofix=autofix, preset=preset),  # type: ignore[arg-type]
         output_format=fmt.lower() if fmt else format_for_path(output),
     )
 

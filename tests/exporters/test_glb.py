@@ -56,6 +56,22 @@ def test_khronos_validator_reports_no_issues(
     assert report["info"]["generator"] == f"meshsmith {__version__}"
 
 
+@pytest.mark.parametrize("mesh_fixture", ["textured_mesh", "untextured_mesh"])
+def test_gltf_with_its_bin_validates_and_matches_the_glb(
+        mesh_fixture: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    mesh = request.getfixturevalue(mesh_fixture)
+    path = tmp_path / "model.gltf"
+    assert export(mesh, path) == [path, tmp_path / "model.bin"]
+    report = validate(path)
+    assert report["issues"]["numErrors"] == 0, issue_summary(report)
+    assert report["issues"]["numWarnings"] == 0, issue_summary(report)
+    gltf = pygltflib.GLTF2().load(str(path))
+    assert gltf.buffers[0].uri == "model.bin"
+    _, glb = export_glb(mesh, tmp_path)
+    assert gltf.buffers[0].byteLength == glb.buffers[0].byteLength
+    assert len(gltf.accessors) == len(glb.accessors)
+
+
 def test_large_mesh_uses_32_bit_indices_and_validates(tmp_path: Path) -> None:
     mesh = uv_sphere(rings=200, segments=400)
     assert len(mesh.vertices) > 0xFFFF

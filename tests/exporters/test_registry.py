@@ -19,7 +19,7 @@ MESH_FIXTURES = ["textured_mesh", "untextured_mesh", "vertex_colored_mesh"]
 
 
 def test_registry_entries_are_consistent() -> None:
-    assert set(EXPORTERS) >= {"glb", "obj", "stl", "ply"}
+    assert set(EXPORTERS) >= {"glb", "gltf", "obj", "stl", "ply"}
     extensions = [exporter.extension for exporter in EXPORTERS.values()]
     assert len(set(extensions)) == len(extensions)
     for name, exporter in EXPORTERS.items():
@@ -75,7 +75,7 @@ def test_explicit_format_wins_over_the_extension(untextured_mesh: Mesh, tmp_path
     assert path.stat().st_size == 84 + 50 * len(untextured_mesh.faces)
 
 
-@pytest.mark.parametrize("fmt", ["fbx", "GLB", "", "gltf"])
+@pytest.mark.parametrize("fmt", ["fbx", "GLB", "", "usdz"])
 def test_unknown_format_is_rejected(fmt: str, untextured_mesh: Mesh, tmp_path: Path) -> None:
     with pytest.raises(UnsupportedFormatError) as info:
         export(untextured_mesh, tmp_path / "model.glb", fmt=fmt)
@@ -85,7 +85,7 @@ def test_unknown_format_is_rejected(fmt: str, untextured_mesh: Mesh, tmp_path: P
         get_exporter(fmt)
 
 
-@pytest.mark.parametrize("name", ["model.fbx", "model", "model.gltf", "glb"])
+@pytest.mark.parametrize("name", ["model.fbx", "model", "model.usdz", "glb"])
 def test_unknown_extension_is_rejected(name: str, untextured_mesh: Mesh, tmp_path: Path) -> None:
     with pytest.raises(UnsupportedFormatError) as info:
         export(untextured_mesh, tmp_path / name)

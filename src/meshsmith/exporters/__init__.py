@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from meshsmith.errors import ExportError, UnsupportedFormatError
-from meshsmith.exporters.glb import write_glb
+from meshsmith.exporters.glb import write_glb, write_gltf
 from meshsmith.exporters.obj import write_obj
 from meshsmith.exporters.ply import write_ply
 from meshsmith.exporters.stl import write_stl
@@ -50,6 +50,14 @@ _ALL = (
         description="glTF 2.0 binary: PBR material and embedded texture in one file",
         textured=True,
         write=write_glb,
+    ),
+    Exporter(
+        name="gltf",
+        extension=".gltf",
+        media_type="model/gltf+json",
+        description="glTF 2.0 JSON with one .bin beside it (geometry and texture)",
+        textured=True,
+        write=write_gltf,
     ),
     Exporter(
         name="obj",

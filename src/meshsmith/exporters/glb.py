@@ -1,4 +1,4 @@
-"""glTF 2.0 binary (.glb) writer, built by hand with numpy and json.
+"""glTF 2.0 writers, binary (.glb) and JSON (.gltf + .bin), built by hand with numpy and json.
 
 Layout: one scene, one node, one mesh with one triangle primitive, one PBR metallic-roughness
 material. Attributes: POSITION, NORMAL (smooth, area-weighted per original vertex so UV seams
@@ -78,6 +78,21 @@ def write_glb(mesh: Mesh, path: Path) -> list[Path]:
     gltf = _document(mesh, buffer, primitive)
     _write_container(path, gltf, buffer)
     return [path]
+
+
+def write_gltf(mesh: Mesh, path: Path) -> list[Path]:
+    """Write ``mesh`` as ``path`` (glTF JSON) and ``<stem>.bin`` beside it, which holds every
+    bufferView, the texture image included; returns ``[path, bin]``."""
+    buffer = _BinaryBuffer()
+    primitive = _primitive(mesh, buffer)
+    gltf = _document(mesh, buffer, primitive)
+    binary = path.with_suffix(".bin")
+    gltf["buffers"][0]["uri"] = binary.name
+    path.write_text(json.dumps(gltf, indent=1), encoding="utf-8")
+    with binary.open("wb") as out:
+        for part in buffer.parts:
+            out.write(part)
+    return [path, binary]
 
 
 def _primitive(mesh: Mesh, buffer: _BinaryBuffer) -> Json:
