@@ -36,6 +36,12 @@ class InvalidRequestError(MeshsmithError):
     http_status = 400
 
 
+class InvalidCallbackUrlError(InvalidRequestError):
+    """A ``callback_url`` that is not an http(s) URL of a public address."""
+
+    code = 10020002
+
+
 class InvalidResolutionError(InvalidRequestError):
     code = 10021001
 

@@ -50,3 +50,19 @@ def test_portrait_is_bust_crop_then_symmetry() -> None:
     _, out = portrait(np.zeros((*mask.shape, 3), np.uint8), mask)
     assert not out[300:].any()
     assert out[100:120, 10:30].any()  # mirrored to the left
+
+
+def test_every_view_is_cut_at_the_fronts_bust_fraction_and_only_front_and_back_mirrored(
+        ) -> None:
+    from meshsmith.inputs.portrait import portrait_views
+
+    front = _person()
+    side = np.zeros_like(front)
+    side[20:600, 80:120] = True  # a narrow profile: its own "shoulders" would cut it higher
+    side[40:60, 120:140] = True  # the nose, on one side only
+    rgb = np.zeros((*front.shape, 3), np.uint8)
+    out = portrait_views({"front": (rgb, front), "left": (rgb, side)})
+    cut = 20 + round(BUST_HEIGHT_PER_SHOULDER * 140)
+    assert not out["front"][1][cut:].any() and out["front"][1][cut - 1].any()
+    assert not out["left"][1][cut:].any() and out["left"][1][cut - 1].any()
+    assert not out["left"][1][40:60, 60:80].any()  # the profile is not mirrored

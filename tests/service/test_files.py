@@ -46,3 +46,11 @@ def test_a_link_cannot_be_moved_to_another_file_or_task(store: Store) -> None:
     for target, name in ((other_id, "model.glb"), (task_id, "model.obj")):
         with pytest.raises(NotFoundError):
             check_download(svc, target, name, expires, sig)  # type: ignore[arg-type]
+
+
+def test_a_signature_with_non_ascii_characters_is_not_found_not_a_crash(store: Store) -> None:
+    task_id = _finished(store)
+    svc = SimpleNamespace(store=store, settings=store.settings)
+    expires, _ = _link(store, task_id, time.time())
+    with pytest.raises(NotFoundError):
+        check_download(svc, task_id, "model.glb", expires, "é" * 64)  # type: ignore[arg-type]

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
+
 from meshsmith.engines import get_engine
 from meshsmith.engines.base import Reconstruction, ViewInput
 from meshsmith.exporters import export, get_exporter
@@ -93,16 +96,16 @@ def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_prog
 def preprocess(spec: TaskSpec) -> dict[str, ViewInput]:
     """Decode and check every view, optionally auto-fix it, find its foreground, and apply
     the input preset (portrait: bust framing and symmetry)."""
-    views: dict[str, ViewInput] = {}
+    prepared: dict[str, tuple[NDArray[np.uint8], NDArray[np.bool_]]] = {}
     for slot, path in spec.ordered_views:
-        prepared = prepare_view(path, autofix=spec.inputs.autofix)
-        rgb, mask = prepared.rgb, prepared.mask
-        if spec.inputs.preset == "portrait":
-            from meshsmith.inputs.portrait import portrait
+        view = prepare_view(path, autofix=spec.inputs.autofix)
+        prepared[slot] = (view.rgb, view.mask)
+    if spec.inputs.preset == "portrait":
+        from meshsmith.inputs.portrait import portrait_views
 
-            rgb, mask = portrait(rgb, mask)
-        views[slot] = ViewInput(slot=slot, rgb=rgb, mask=mask)
-    return views
+        prepared = portrait_views(prepared)
+    return {slot: ViewInput(slot=slot, rgb=rgb, mask=mask)
+            for slot, (rgb, mask) in prepared.items()}
 
 
 def reconstruct(spec: TaskSpec, views: Mapping[str, ViewInput],

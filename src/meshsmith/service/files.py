@@ -22,7 +22,7 @@ def check_download(svc: Services, task_id: str, name: str, expires: int, sig: st
     """
     task = svc.store.get_task(None, task_id)
     expected = file_signature(svc.settings.secret_key, task.owner_id, task.id, name, expires)
-    if not hmac.compare_digest(expected, sig):
+    if not sig.isascii() or not hmac.compare_digest(expected, sig):
         raise NotFoundError(f"no file {name!r} for task {task_id!r}")
     if expires < time.time():
         raise LinkExpiredError("this download link has expired; fetch the task for a new one")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from meshsmith.errors import UnsupportedImageFormatError
 from meshsmith.inputs.decode import load_image
 from meshsmith.service.fetch import FetchPolicy, fetch_image_bytes
 from meshsmith.service.models import Upload
@@ -29,9 +30,13 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 
 def store_image(store: Store, storage: Storage, settings: Settings, owner_id: str,
-                data: bytes) -> Upload:
-    """Check ``data`` with the engine's decoder, store it, and record the upload."""
+                data: bytes, formats: tuple[str, ...] | None = None) -> Upload:
+    """Check ``data`` with the engine's decoder (and, if given, that its format is one of
+    ``formats``, as a dialect may allow fewer), store it, and record the upload."""
     image = load_image(data, max_bytes=settings.max_upload_bytes)
+    if formats is not None and image.format not in formats:
+        raise UnsupportedImageFormatError(
+            f"the image is {image.format.upper()}; send {', '.join(formats)}")
     upload_id = new_id()
     key = f"uploads/{owner_id}/{upload_id}.{_EXTENSIONS[image.format]}"
     storage.put_bytes(key, data)

@@ -23,6 +23,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from meshsmith.errors import InputImageError, InvalidCallbackUrlError
 from meshsmith.service.app import Services
 from meshsmith.service.fetch import check_url
 from meshsmith.service.intake import fetch_policy, is_remote, resolve_views
@@ -77,7 +78,16 @@ async def _fetch_inputs(svc: Services, sub: Submission) -> dict[str, str]:
     if sub.callback_url is None and not any(is_remote(ref) for ref in sub.refs.values()):
         return dict(sub.refs)
     if sub.callback_url is not None:
-        await to_thread.run_sync(check_url, sub.callback_url, fetch_policy(svc.settings))
+        await check_callback(svc, sub.callback_url)
     return await to_thread.run_sync(resolve_views, svc.store, svc.storage, svc.settings,
                                      sub.owner_id, sub.refs)
+
+
+async def check_callback(svc: Services, url: str) -> None:
+    """The callback URL's scheme and address (resolved, in a thread), under the image-URL
+    rules; a refusal is :class:`InvalidCallbackUrlError`, not an image error."""
+    try:
+        await to_thread.run_sync(check_url, url, fetch_policy(svc.settings))
+    except InputImageError as exc:
+        raise InvalidCallbackUrlError(f"callback_url: {exc.message}") from exc
 

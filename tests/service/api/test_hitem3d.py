@@ -214,6 +214,29 @@ def test_fbx_and_unknown_formats_are_10031004(client: httpx.Client, code: str) -
     _error(_submit(client, {**FAST, "format": code}, [_image()]), 10031004)
 
 
+def test_000s_spelling_requesttype_is_honoured_and_must_agree(client: httpx.Client,
+                                                              store: Store) -> None:
+    options = _accepted(client, store, {**FAST, "model": "model_sparc3d", "requestType": "1"})
+    assert (options["texture"], options["cost"]) == (False, 20)
+    _error(_submit(client, {**FAST, "request_type": "3", "requestType": "1"}, [_image()]),
+           10030000)
+
+
+@pytest.mark.parametrize(("fields", "code"), [
+    ({"bogus": "1"}, 10030000), ({"mesh_url": "http://127.0.0.1/x.glb"}, 10030000),
+    ({"face": "abc"}, 10031002), ({"format": "glb"}, 10031004),
+    ({"request_type": "abc"}, 10030000)])
+def test_unknown_misplaced_or_non_numeric_fields_get_their_codes(
+        client: httpx.Client, fields: dict[str, str], code: int) -> None:
+    _error(_submit(client, {**FAST, **fields}, [_image()]), code)
+
+
+@pytest.mark.parametrize("hook", ["ftp://127.0.0.1/cb", "not a url", "http://10.0.0.1/cb"])
+def test_a_bad_callback_url_is_10020002_not_an_image_error(client: httpx.Client,
+                                                           hook: str) -> None:
+    _error(_submit(client, {**FAST, "callback_url": hook}, [_image()]), 10020002)
+
+
 def test_request_type_1_is_geometry_only_and_costs_less(client: httpx.Client,
                                                         store: Store) -> None:
     geometry = _accepted(client, store, {**FAST, "request_type": "1"})
@@ -227,7 +250,10 @@ def test_request_type_1_is_geometry_only_and_costs_less(client: httpx.Client,
     ({"request_type": "4"}, 10030000), ({"request_type": "2", "model": "model_sparc3d"}, 10030000),
     ({"request_type": "2"}, 10031011),
     ({"request_type": "2", "mesh_url": "http://127.0.0.1/v1/files/x/model.glb"}, 10031012),
-    ({"request_type": "2", "mesh_url": "https://example.invalid/model.glb"}, 10031012)])
+    ({"request_type": "2", "mesh_url": "https://example.invalid/model.glb"}, 10031012),
+    ({"request_type": "2", "mesh_url": "http://[::1"}, 10031012),
+    ({"request_type": "2", "mesh_url": "http://127.0.0.1/v1/files/t/m.glb?expires=1&sig=%C3%A9"},
+     10031012)])
 def test_request_type_rules(client: httpx.Client, fields: dict[str, str], code: int) -> None:
     _error(_submit(client, {**FAST, **fields}, [_image()]), code)
 
@@ -245,6 +271,18 @@ def test_no_images_is_10031008(client: httpx.Client) -> None:
 def test_one_multi_image_is_10031008_and_five_are_10031009(client: httpx.Client) -> None:
     _error(_submit(client, FAST, multi=[_image()]), 10031008)
     _error(_submit(client, FAST, multi=[_image()] * 5), 10031009)
+    _error(_submit(client, FAST, images=[_image()] * 5), 10031009)
+
+
+@pytest.mark.parametrize(("count", "views"), [
+    (2, ["back", "front"]), (4, ["back", "front", "left", "right"])])
+def test_images_takes_1_to_4_files_front_back_left_right_as_000_says(
+        client: httpx.Client, store: Store, count: int, views: list[str]) -> None:
+    assert _accepted(client, store, FAST, images=[_image()] * count)["views"] == views
+
+
+def test_multi_images_bit_goes_with_multi_images_only(client: httpx.Client) -> None:
+    _error(_submit(client, {**FAST, "multi_images_bit": "1000"}, [_image()]), 10030000)
 
 
 @pytest.mark.parametrize(("count", "bits", "views"), [
@@ -258,7 +296,7 @@ def test_multi_images_fill_front_back_left_right_or_the_bits(
     assert _accepted(client, store, fields, multi=[_image()] * count)["views"] == views
 
 
-@pytest.mark.parametrize(("bits", "code"), [("1100", 10031009), ("0110", 10030000),
+@pytest.mark.parametrize(("bits", "code"), [("1100", 10030000), ("0110", 10030000),
                                             ("11", 10030000), ("1x10", 10030000)])
 def test_bad_multi_images_bit(client: httpx.Client, bits: str, code: int) -> None:
     _error(_submit(client, {**FAST, "multi_images_bit": bits}, multi=[_image()] * 3), code)
@@ -361,7 +399,8 @@ def test_a_failed_generation_reports_50010001_and_is_refunded(client: httpx.Clie
     wait_for(client, task_id, {"failed"}, timeout=300)
     body = _query(client, task_id)
     assert body["code"] == 50010001 and body["data"]["state"] == "failed"
-    assert "10031007" in body["msg"] and body["data"]["url"] is None
+    assert body["data"]["error_code"] == 10031007 and "Meshsmith" not in body["msg"]
+    assert body["msg"] and body["data"]["url"] is None
     assert client.get(f"{API}/balance").json()["data"]["balance"] == before
 
 

@@ -240,12 +240,16 @@ def test_image_urls_to_forbidden_addresses_are_refused_with_code_10032001(
         assert response.json()["error"]["code"] == 10032001, response.text
 
 
-def test_forbidden_callback_url_is_refused_with_code_10032001(server: Server, key: str) -> None:
+@pytest.mark.parametrize("hook", ["http://10.1.2.3/hook", "ftp://127.0.0.1/hook", "not a url"])
+def test_a_forbidden_or_malformed_callback_url_is_refused_with_code_10020002(
+        server: Server, key: str, hook: str) -> None:
     with server.client(key) as client:
         token = _upload(client, DUCK.read_bytes())["file_token"]
         response = client.post("/v1/tasks", json={"views": {"front": token}, **FAST,
-                                                   "callback_url": "http://10.1.2.3/hook"})
-        assert response.json()["error"]["code"] == 10032001
+                                                   "callback_url": hook})
+        error = response.json()["error"]
+        assert response.status_code == 400 and error["code"] == 10020002
+        assert error["message"].startswith("callback_url: ")
 
 
 def test_image_url_and_data_uri_from_an_allowed_server_are_fetched(

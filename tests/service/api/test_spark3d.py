@@ -446,7 +446,7 @@ def _row(status: str, **fields: Any) -> Task:
 
 @pytest.mark.parametrize(("internal", "spark"), [
     ("queued", "queued"), ("running", "processing"), ("success", "completed"),
-    ("failed", "failed"), ("cancelled", "failed"), ("expired", "failed")])
+    ("failed", "failed"), ("cancelled", "failed"), ("expired", "completed")])
 def test_statuses_map_onto_queued_processing_completed_failed(internal: str,
                                                               spark: str) -> None:
     outputs = {"model": {"glb": "model.glb"}, "files": ["model.glb"]}
@@ -478,11 +478,14 @@ def test_failed_generations_report_the_seed_codes(code: int, spark: str) -> None
     assert error == {"code": spark, "error_message": f"why (Meshsmith error {code})"}
 
 
-def test_a_cancelled_generation_is_failed_003020095_and_an_expired_one_003020098() -> None:
+def test_a_cancelled_generation_is_failed_003020095_and_an_expired_one_completed_empty(
+        ) -> None:
     cancelled = generation(_row("cancelled"), Settings())["error"]
     assert cancelled["code"] == "003020095" and "cancelled" in cancelled["error_message"]
-    expired = generation(_row("expired"), Settings())["error"]
-    assert expired["code"] == "003020098" and "retention" in expired["error_message"]
+    outputs = {"model": {"glb": "model.glb"}, "files": ["model.glb"]}
+    expired = generation(_row("expired", outputs=outputs), Settings())
+    assert expired["status"] == "completed" and "error" not in expired
+    assert expired["output"][0]["content"] == [] and expired["usage"]["cost"] == "0.30"
 
 
 @pytest.mark.parametrize(("rate", "cost"), [(0.01, "0.30"), (0.002, "0.060"), (1.0, "30.0"),

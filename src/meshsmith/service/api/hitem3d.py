@@ -21,10 +21,12 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 from anyio import to_thread
-from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import FormData, UploadFile
 
 from meshsmith.errors import AuthenticationError, DialectRuleError, MeshsmithError
+from meshsmith.exporters import EXPORTERS
 from meshsmith.service import states
 from meshsmith.service.api.deps import KeyDep, ServicesDep
 from meshsmith.service.api.native import owned_view
@@ -36,7 +38,7 @@ from meshsmith.service.models import Task
 from meshsmith.service.readmodel import TaskView
 from meshsmith.service.render import signed_file_url
 from meshsmith.service.settings import Settings
-from meshsmith.service.submission import Submission, request_hash, submit
+from meshsmith.service.submission import Submission, check_callback, request_hash, submit
 from meshsmith.spec import (
     DEFAULT_FACES,
     SLOTS,
@@ -54,7 +56,6 @@ MIN_FACES, MAX_FACES = 100_000, 2_000_000
 MAX_IMAGE_BYTES = 20_000_000
 IMAGE_FORMATS = ("png", "jpeg", "webp")
 FORMATS = {1: "obj", 2: "glb", 3: "stl", 4: "fbx"}  # the format codes
-NOT_YET_FORMATS = {4: "FBX"}
 WEBHOOK = "hitem3d"  # the name of this dialect's callback body (see WebhookSender)
 
 
@@ -132,9 +133,14 @@ def balance(svc: ServicesDep, key: KeyDep) -> JSONResponse:
 
 # --- submitting ----------------------------------------------------------------------------
 
+FIELDS = ("request_type", "requestType", "model", "resolution", "face", "format",
+          "callback_url", "mesh_url", "multi_images_bit")
+FILE_FIELDS = ("images", "multi_images")
+
+
 @dataclass(frozen=True)
 class SubmitForm:
-    """The multipart fields of ``POST /submit-task``."""
+    """The multipart fields of ``POST /submit-task``, parsed with Hitem3D's codes."""
 
     request_type: int
     model: str
@@ -146,35 +152,85 @@ class SubmitForm:
     multi_images_bit: str | None
 
 
-@router.post("/submit-task")
-async def submit_task(
-        svc: ServicesDep, key: KeyDep,
-        request_type: Annotated[int, Form()] = 3,
-        model: Annotated[str, Form()] = DEFAULT_MODEL,
-        resolution: Annotated[str | None, Form()] = None,
-        face: Annotated[int | None, Form()] = None,
-        format: Annotated[int, Form()] = 1,
-        callback_url: Annotated[str | None, Form()] = None,
-        mesh_url: Annotated[str | None, Form()] = None,
-        multi_images_bit: Annotated[str | None, Form()] = None,
-        images: Annotated[list[UploadFile] | None, File()] = None,
-        multi_images: Annotated[list[UploadFile] | None, File()] = None) -> JSONResponse:
-    """Create a task from ``images`` (one file) or ``multi_images`` (2-4 files) ->
-    ``{task_id}``."""
-    form = SubmitForm(request_type, model, resolution, face, format, callback_url, mesh_url,
-                      multi_images_bit)
-    spec_rule = check_form(form)
-    files = image_files(images, multi_images, multi_images_bit)
-    if form.request_type == 2:
-        await to_thread.run_sync(check_mesh_url, svc, key.id, form.mesh_url)
-    spec = task_spec(form, spec_rule, files)
-    refs = await to_thread.run_sync(store_files, svc, key.id, files)
-    sub = Submission(owner_id=key.id, spec=spec, refs=refs, callback_url=callback_url,
+_FORM_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "description": "see the README's Hitem3D section",
+    "properties": {
+        "request_type": {"type": "integer", "enum": [1, 2, 3], "default": 3},
+        "model": {"type": "string", "default": DEFAULT_MODEL},
+        "resolution": {"type": "string"}, "face": {"type": "integer"},
+        "format": {"type": "integer", "enum": [1, 2, 3, 4], "default": 1},
+        "callback_url": {"type": "string"}, "mesh_url": {"type": "string"},
+        "multi_images_bit": {"type": "string"},
+        "images": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "multi_images": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}}
+
+
+@router.post("/submit-task", openapi_extra=_FORM_DOC)
+async def submit_task(request: Request, svc: ServicesDep, key: KeyDep) -> JSONResponse:
+    """Create a task from ``images`` (1-4 files) or ``multi_images`` (2-4 files) ->
+    ``{task_id}``. Every field is checked; an unknown one is refused (10030000)."""
+    async with request.form(max_files=8, max_fields=32) as raw:
+        form = parse_form(raw)
+        rule = check_form(form)
+        files = image_files(raw.getlist("images"), raw.getlist("multi_images"),
+                            form.multi_images_bit)
+        if form.request_type == 2:
+            await to_thread.run_sync(check_mesh_url, svc, key.id, form.mesh_url)
+        if form.callback_url is not None:
+            await check_callback(svc, form.callback_url)
+        spec = task_spec(form, rule, files)
+        refs = await to_thread.run_sync(store_files, svc, key.id, files)
+    sub = Submission(owner_id=key.id, spec=spec, refs=refs, callback_url=form.callback_url,
                      request_hash=request_hash(json.dumps(form.__dict__), *refs.values()),
-                     client_request={"webhook": WEBHOOK, "model": model,
+                     client_request={"webhook": WEBHOOK, "model": form.model,
                                      "format": FORMATS[form.format]})
     task, _ = await submit(svc, sub)
     return ok({"task_id": task.id})
+
+
+def parse_form(raw: FormData) -> SubmitForm:
+    """The fields as values; unknown or repeated fields and non-numbers get their codes."""
+    unknown = sorted(set(raw.keys()) - set(FIELDS) - set(FILE_FIELDS))
+    if unknown:
+        raise reject(10030000, f"unknown field(s) {', '.join(unknown)}")
+    text = {name: _text(raw, name) for name in FIELDS}
+    request_type = _request_type(text["request_type"], text["requestType"])
+    if text["mesh_url"] is not None and request_type != 2:
+        raise reject(10030000, "mesh_url is only for request_type 2")
+    return SubmitForm(
+        request_type=request_type, model=text["model"] or DEFAULT_MODEL,
+        resolution=text["resolution"],
+        face=_number(text["face"], 10031002, "face"),
+        format=_default(_number(text["format"], 10031004, "format"), 1),
+        callback_url=text["callback_url"], mesh_url=text["mesh_url"],
+        multi_images_bit=text["multi_images_bit"])
+
+
+def _text(raw: FormData, name: str) -> str | None:
+    values = raw.getlist(name)
+    if len(values) > 1 or any(not isinstance(v, str) for v in values):
+        raise reject(10030000, f"{name} must be sent once, as text")
+    return str(values[0]) if values else None
+
+
+def _request_type(snake: str | None, camel: str | None) -> int:
+    """``request_type``, or 000's spelling ``requestType``; both must agree."""
+    if snake is not None and camel is not None and snake != camel:
+        raise reject(10030000, "request_type and requestType differ")
+    return _default(_number(snake if snake is not None else camel, 10030000, "request_type"), 3)
+
+
+def _default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _number(value: str | None, code: int, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise reject(code, f"{name} must be a whole number; got {value!r}") from None
 
 
 def check_form(form: SubmitForm) -> ModelRule:
@@ -192,8 +248,8 @@ def check_form(form: SubmitForm) -> ModelRule:
         raise reject(10031002, f"face must be {MIN_FACES:,}-{MAX_FACES:,}; got {form.face:,}")
     if form.format not in FORMATS:
         raise reject(10031004, "format must be 1 (obj), 2 (glb), 3 (stl) or 4 (fbx)")
-    if form.format in NOT_YET_FORMATS:
-        raise reject(10031004, f"{NOT_YET_FORMATS[form.format]} output is not supported by "
+    if FORMATS[form.format] not in EXPORTERS:
+        raise reject(10031004, f"{FORMATS[form.format].upper()} output is not supported by "
                                "this server yet; use 1 (obj), 2 (glb) or 3 (stl)")
     return rule
 
@@ -207,22 +263,23 @@ def check_resolution(form: SubmitForm, rule: ModelRule) -> None:
                                f"{', '.join(rule.resolutions)}; got {form.resolution!r}")
 
 
-def image_files(images: list[UploadFile] | None, multi: list[UploadFile] | None,
-                bits: str | None) -> dict[str, UploadFile]:
-    """Slot -> file: ``images`` is the front; ``multi_images`` are front, back, left,
-    right in that order, or the slots ``multi_images_bit`` marks (``1010``: front, left)."""
+def image_files(images: list[Any], multi: list[Any], bits: str | None
+                ) -> dict[str, UploadFile]:
+    """Slot -> file. ``images``: 1-4 files, front first then back, left, right (000);
+    ``multi_images``: 2-4 files in that order, or the slots ``multi_images_bit`` marks
+    (``1010``: front and left)."""
+    if any(not isinstance(f, UploadFile) for f in [*images, *multi]):
+        raise reject(10030000, "images and multi_images must be files")
     if images and multi:
         raise reject(10031007, "send images or multi_images, not both")
     if not images and not multi:
         raise reject(10031008, "no images: send images (1 file) or multi_images (2-4 files)")
+    if len(images or multi) > 4:
+        raise reject(10031009, f"at most 4 views; got {len(images or multi)}")
     if images:
-        if len(images) != 1 or bits is not None:
-            raise reject(10031008 if len(images) != 1 else 10030000,
-                         "images takes exactly 1 file and no multi_images_bit")
-        return {"front": images[0]}
-    assert multi is not None
-    if len(multi) > 4:
-        raise reject(10031009, f"at most 4 views; got {len(multi)}")
+        if bits is not None:
+            raise reject(10030000, "multi_images_bit goes with multi_images")
+        return dict(zip(SLOTS, images, strict=False))
     if len(multi) < 2:
         raise reject(10031008, "multi_images takes 2-4 files; use images for one")
     return dict(zip(view_slots(bits, len(multi)), multi, strict=True))
@@ -237,7 +294,7 @@ def view_slots(bits: str | None, count: int) -> list[str]:
                                f"right, with the front set (e.g. 1010); got {bits!r}")
     slots: list[str] = [slot for slot, bit in zip(SLOTS, bits, strict=True) if bit == "1"]
     if len(slots) != count:
-        raise reject(10031009, f"multi_images_bit {bits} marks {len(slots)} views but "
+        raise reject(10030000, f"multi_images_bit {bits} marks {len(slots)} views but "
                                f"{count} files were sent")
     return slots
 
@@ -246,17 +303,17 @@ def check_mesh_url(svc: Services, owner_id: str, mesh_url: str | None) -> None:
     """Type 2 needs ``mesh_url``: a download link of one of this key's results."""
     if not mesh_url:
         raise reject(10031011, "request_type 2 needs mesh_url (a model from an earlier task)")
-    parts = urlsplit(mesh_url)
-    segments = parts.path.split("/")
-    query = parse_qs(parts.query)
     try:
-        task_id, name = segments[-2], segments[-1]
+        parts = urlsplit(mesh_url)
+        prefix, task_id, name = parts.path.rsplit("/", 2)
+        query = parse_qs(parts.query)
         task = check_download(svc, task_id, name, int(query["expires"][0]), query["sig"][0])
-    except (IndexError, KeyError, ValueError, MeshsmithError):
+    except (KeyError, ValueError, MeshsmithError):
         raise reject(10031012, "mesh_url is not a valid, unexpired Meshsmith result link") \
             from None
-    if task.owner_id != owner_id or "/v1/files/" not in parts.path:
-        raise reject(10031012, "mesh_url is not one of this key's results")
+    models = (task.outputs or {}).get("model", {}).values()
+    if task.owner_id != owner_id or not prefix.endswith("/v1/files") or name not in models:
+        raise reject(10031012, "mesh_url is not a model of one of this key's results")
     raise reject(10030000, "request_type 2 (texturing an existing mesh) is not supported by "
                            "this server yet; use request_type 3")
 
@@ -274,27 +331,27 @@ def task_spec(form: SubmitForm, rule: ModelRule, files: dict[str, UploadFile]) -
 
 
 def store_files(svc: Services, owner_id: str, files: dict[str, UploadFile]) -> dict[str, str]:
-    """Check and store each image; slot -> upload ID (a file_token for the submission)."""
-    return {slot: store_one(svc, owner_id, f) for slot, f in files.items()}
+    """Check every file's size first, then check and store each image (its format among
+    png, jpeg, webp); slot -> upload ID (a file_token for the submission)."""
+    data = {slot: read_checked(f) for slot, f in files.items()}
+    return {slot: store_image(svc.store, svc.storage, svc.settings, owner_id, raw,
+                              formats=IMAGE_FORMATS).id for slot, raw in data.items()}
 
 
-def store_one(svc: Services, owner_id: str, f: UploadFile) -> str:
+def read_checked(f: UploadFile) -> bytes:
     data = f.file.read(MAX_IMAGE_BYTES + 1)
     if not data:
         raise reject(10031010, f"the file {f.filename!r} is empty")
     if len(data) > MAX_IMAGE_BYTES:
         raise reject(10031001, f"the file {f.filename!r} is larger than 20 MB")
-    upload = store_image(svc.store, svc.storage, svc.settings, owner_id, data)
-    if upload.format not in IMAGE_FORMATS:
-        raise reject(10031005, f"{f.filename!r} is {upload.format.upper()}; send png, jpeg "
-                               "or webp")
-    return upload.id
+    return data
 
 
 # --- polling -----------------------------------------------------------------------------------
 
+#: An expired task was a success (and was charged); its files are gone, so its url is null.
 STATES = {states.QUEUED: "queueing", states.RUNNING: "processing", states.SUCCESS: "success",
-          states.FAILED: "failed", states.CANCELLED: "failed", states.EXPIRED: "failed"}
+          states.FAILED: "failed", states.CANCELLED: "failed", states.EXPIRED: "success"}
 GENERATION_FAILED = 50010001
 
 
@@ -321,9 +378,12 @@ def callback_body(task: Task, settings: Settings) -> dict[str, Any]:
         data["url"] = signed_file_url(settings, task, model) if model else None
         data["files"] = {name: signed_file_url(settings, task, name)
                          for name in task.outputs.get("files", [])}
-    if task.status in (states.FAILED, states.CANCELLED, states.EXPIRED):
-        reason = f"{task.error_message or task.status} (Meshsmith error {task.error_code})" \
-            if task.error_code else f"the task was {task.status}"
+    if task.status == states.EXPIRED:
+        return {"code": 200, "data": data | {"files": {}},
+                "msg": "the result's files passed their retention period and were deleted"}
+    if task.status in (states.FAILED, states.CANCELLED):
+        data["error_code"] = task.error_code  # Meshsmith's own code, None if cancelled
+        reason = task.error_message or "the task was cancelled"
         return {"code": GENERATION_FAILED, "data": data, "msg": reason}
     return {"code": 200, "data": data, "msg": "success"}
 

@@ -71,7 +71,7 @@ _DATA_URI = re.compile(r"data:image/([^;,]*);base64,(.*)", re.DOTALL)
 #: Internal status -> spark_3d status.
 STATUSES = {states.QUEUED: "queued", states.RUNNING: "processing",
             states.SUCCESS: "completed", states.FAILED: "failed",
-            states.CANCELLED: "failed", states.EXPIRED: "failed"}
+            states.CANCELLED: "failed", states.EXPIRED: "completed"}
 
 
 def rule(code: int, message: str) -> DialectRuleError:
@@ -243,8 +243,12 @@ def check_image_url(url: str) -> None:
             raise rule(BAD_IMAGE_URL, f"data URI image format {fmt!r} is not one of "
                                       f"{', '.join(IMAGE_FORMATS)} (lowercase)")
         return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        host = None
+    if not host or parts.scheme not in ("http", "https"):
         raise rule(BAD_IMAGE_URL, "image_url.url must be an http(s) URL or a "
                                   "data:image/<format>;base64,... URI")
 
@@ -328,6 +332,8 @@ def metadata(task: Task) -> dict[str, Any]:
 def output_content(task: Task, settings: Settings) -> list[dict[str, str]]:
     """Every result file as ``{type: <extension>, url}``, the model first (an OBJ's MTL
     and texture image follow it); the URLs are signed links."""
+    if task.status == states.EXPIRED:  # charged, but its files passed their retention
+        return []
     outputs = task.outputs or {}
     models = list(outputs.get("model", {}).values())
     names = models[:1] + [n for n in outputs.get("files", []) if n not in models[:1]]
@@ -345,12 +351,9 @@ def usage(task: Task, settings: Settings) -> dict[str, Any]:
 
 
 def task_error(task: Task) -> dict[str, str]:
-    """``{code, error_message}`` of a failed, cancelled or expired task: an image the
-    engine could not use 003020005, an export failure 003020096, results deleted after
-    their retention 003020098, any other failure (and a cancellation) 003020095."""
-    if task.status == states.EXPIRED:
-        return _error(STATUS_ERROR, "the generation completed, but its result files passed "
-                                    "their retention and were deleted")
+    """``{code, error_message}`` of a failed or cancelled task: an image the engine could
+    not use 003020005, an export failure 003020096, any other failure (and a cancellation)
+    003020095."""
     if task.status == states.CANCELLED:
         return _error(GENERATION_ERROR, "the generation was cancelled; nothing was charged")
     error = error_for_code(task.error_code or MeshsmithError.code, task.error_message or "")
