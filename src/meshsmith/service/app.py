@@ -7,6 +7,7 @@ starts the queue and the two background threads; nothing runs at import time.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
@@ -80,8 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(spark3d.router)
     app.include_router(hitem3d.router)
     services.webhooks.bodies[hitem3d.WEBHOOK] = hitem3d.callback_body
-    app.add_middleware(envelopes.CrashEnvelopeMiddleware)
-    app.add_middleware(tripo.TraceIdMiddleware)  # outside it: crash answers get IDs too
+    app.add_middleware(envelopes.DialectMiddleware)
     services.metrics.instrument(app)
     app.openapi = lambda: _openapi_with_bearer(app)  # type: ignore[method-assign]
     return app
@@ -136,6 +136,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services.scheduler.start()
     services.webhooks.start()
     services.task_views.start()
+    # Start-up objects (modules, routes, schemas, the ORM's registry) are never garbage;
+    # freezing them keeps the collector's full passes off them. Measured under the create
+    # load: a full pass stalled every request for 116 ms before, 24-30 ms after.
+    gc.freeze()
     try:
         yield
     finally:

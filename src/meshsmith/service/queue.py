@@ -79,7 +79,8 @@ class LocalQueue:
         self._settings, self._store = settings, store
         self._settings_json = settings.model_dump_json()
         self._ids: stdqueue.Queue[str | None] = stdqueue.Queue()
-        self._inflight: dict[str, str] = {}
+        self._inflight: dict[str, str] = {}  # task ID -> the worker ID it will run as
+        self._futures: dict[str, Future[str]] = {}  # task ID -> its pool future
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pool: ProcessPoolExecutor | None = None
@@ -104,9 +105,12 @@ class LocalQueue:
         self._renewer.join(timeout=10)
 
     def _renew(self) -> None:
+        """Renew the leases of the tasks a pool worker is running now: with a long backlog,
+        the thousands only queued in the pool hold no lease yet."""
         while not self._stop.wait(self._settings.lease_s / 3):
             with self._lock:
-                held = list(self._inflight.values())
+                held = [self._inflight[task_id] for task_id, future in self._futures.items()
+                        if future.running()]
             try:
                 self._store.renew_leases(held)
             except Exception:
@@ -135,6 +139,8 @@ class LocalQueue:
                 log.warning("worker pool broken; starting a new one")
                 self._pool = None
                 continue
+            with self._lock:
+                self._futures[task_id] = future
             future.add_done_callback(partial(self._done, task_id))
             return
         self._done(task_id, None)
@@ -142,6 +148,7 @@ class LocalQueue:
     def _done(self, task_id: str, future: Future[str] | None) -> None:
         with self._lock:
             self._inflight.pop(task_id, None)
+            self._futures.pop(task_id, None)
         if future is None or future.cancelled():
             return
         exc = future.exception()

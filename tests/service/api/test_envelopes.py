@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from meshsmith.service.api.envelopes import CrashEnvelopeMiddleware
+from meshsmith.service.api.envelopes import DialectMiddleware
 
 
 async def _crash(scope: Scope, receive: Receive, send: Send) -> None:
@@ -26,7 +26,7 @@ def _call(path: str) -> tuple[int, Any]:
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
-    asyncio.run(CrashEnvelopeMiddleware(_crash)(scope, receive, send))
+    asyncio.run(DialectMiddleware(_crash)(scope, receive, send))
     return sent[0]["status"], json.loads(sent[1]["body"])
 
 

@@ -13,6 +13,7 @@ The request path picks the dialect:
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 
 from fastapi import Request
@@ -43,6 +44,7 @@ from meshsmith.errors import (
 )
 
 TRIPO_PREFIX = "/v2/openapi"
+TRACE_HEADER = "X-Tripo-Trace-ID"
 log = logging.getLogger("meshsmith.service")
 
 
@@ -197,10 +199,15 @@ def envelope_for(path: str) -> Callable[[MeshsmithError], JSONResponse]:
                  if path.startswith(prefix)), native_error)
 
 
-class CrashEnvelopeMiddleware:
-    """An unexpected exception (a bug) still gets its dialect's envelope, with the internal
-    error code, instead of a plain-text 500, so no client is left parsing text. It is
-    logged with its traceback here."""
+class DialectMiddleware:
+    """Two things every response owes its dialect, in one thin ASGI layer:
+
+    * Tripo's ``X-Tripo-Trace-ID`` header on every response under its prefix;
+    * an unexpected exception (a bug) still answers in the dialect's envelope, with the
+      internal-error code, instead of a plain-text 500; it is logged with its traceback.
+
+    Other requests pass straight through (no wrapped ``send``): this runs on every request.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -209,21 +216,28 @@ class CrashEnvelopeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        if scope["path"].startswith(TRIPO_PREFIX):
+            send = _with_header(send, TRACE_HEADER, uuid.uuid4().hex)
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, send)
         except Exception as exc:
-            if started:
-                raise
             log.exception("unhandled error serving %s", scope["path"])
             error = MeshsmithError(f"internal error ({type(exc).__name__})")
-            await envelope_for(scope["path"])(error)(scope, receive, send)
+            try:
+                await envelope_for(scope["path"])(error)(scope, receive, send)
+            except RuntimeError:  # the response had already started: nothing to replace
+                raise exc from None
+
+
+def _with_header(send: Send, name: str, value: str) -> Send:
+    header = (name.lower().encode(), value.encode())
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), header]
+        await send(message)
+
+    return sending
 
 
 async def handle_meshsmith_error(request: Request, exc: Exception) -> JSONResponse:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,7 +21,6 @@ from fastapi import APIRouter, Body, File, UploadFile, WebSocket, WebSocketDisco
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshsmith.errors import (
     DialectRuleError,
@@ -67,7 +65,6 @@ MULTIVIEW_SLOTS = ("front", "left", "back", "right")
 NOT_YET = {"quad": "quad meshes", "smart_low_poly": "smart low-poly topology",
            "generate_parts": "part segmentation", "auto_size": "real-world sizing",
            "compress": "geometry compression"}
-TRACE_HEADER = "X-Tripo-Trace-ID"
 WATCH_INTERVAL_S = 0.5
 
 
@@ -124,27 +121,6 @@ class TripoTask(BaseModel):
 def ok(data: dict[str, Any]) -> JSONResponse:
     """Tripo's success envelope."""
     return JSONResponse({"code": 0, "data": data})
-
-
-class TraceIdMiddleware:
-    """Adds ``X-Tripo-Trace-ID`` to every response under the Tripo prefix, errors included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(TRIPO_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        trace = uuid.uuid4().hex.encode()
-
-        async def send_with_trace(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []),
-                                      (TRACE_HEADER.lower().encode(), trace)]
-            await send(message)
-
-        await self.app(scope, receive, send_with_trace)
 
 
 # --- uploads and balance -------------------------------------------------------------------
