@@ -34,6 +34,20 @@ def signed_file_url(settings: Settings, task: Task, name: str, now: float | None
             f"?expires={expires}&sig={sig}")
 
 
+def model_file(task: Task) -> str | None:
+    """The file name of a finished task's model in its primary (first) format."""
+    models = (task.outputs or {}).get("model", {})
+    return models.get(task.options.get("format")) or next(iter(models.values()), None)
+
+
+def result_files(task: Task) -> list[str]:
+    """Every file of a finished task's result, its model first (an OBJ's MTL and texture,
+    other formats and texture maps follow)."""
+    model = model_file(task)
+    files = (task.outputs or {}).get("files", [])
+    return ([model] if model else []) + [name for name in files if name != model]
+
+
 def iso(ts: float | None) -> str | None:
     """A UNIX time as an ISO 8601 UTC string, or ``None``."""
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()

@@ -36,7 +36,7 @@ from meshsmith.service.files import check_download
 from meshsmith.service.intake import store_image
 from meshsmith.service.models import Task
 from meshsmith.service.readmodel import TaskView
-from meshsmith.service.render import signed_file_url
+from meshsmith.service.render import model_file, result_files, signed_file_url
 from meshsmith.service.settings import Settings
 from meshsmith.service.submission import Submission, check_callback, request_hash, submit
 from meshsmith.spec import (
@@ -374,10 +374,10 @@ def callback_body(task: Task, settings: Settings) -> dict[str, Any]:
     data: dict[str, Any] = {"task_id": task.id, "state": STATES[task.status],
                             "id": f"{task.id}_0", "url": None, "cover_url": None}
     if task.status == states.SUCCESS and task.outputs:
-        model = task.outputs["model"].get(task.options["format"])
+        model = model_file(task)
         data["url"] = signed_file_url(settings, task, model) if model else None
         data["files"] = {name: signed_file_url(settings, task, name)
-                         for name in task.outputs.get("files", [])}
+                         for name in result_files(task)}
     if task.status == states.EXPIRED:
         return {"code": 200, "data": data | {"files": {}},
                 "msg": "the result's files passed their retention period and were deleted"}

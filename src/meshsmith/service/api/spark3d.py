@@ -38,7 +38,7 @@ from meshsmith.service.app import Services
 from meshsmith.service.fetch import fetch_image_bytes
 from meshsmith.service.intake import fetch_policy, store_image
 from meshsmith.service.models import Task
-from meshsmith.service.render import signed_file_url
+from meshsmith.service.render import result_files, signed_file_url
 from meshsmith.service.settings import Settings
 from meshsmith.service.submission import Submission, request_hash, submit
 from meshsmith.spec import GeometryOptions, Resolution, TaskSpec
@@ -334,11 +334,8 @@ def output_content(task: Task, settings: Settings) -> list[dict[str, str]]:
     and texture image follow it); the URLs are signed links."""
     if task.status == states.EXPIRED:  # charged, but its files passed their retention
         return []
-    outputs = task.outputs or {}
-    models = list(outputs.get("model", {}).values())
-    names = models[:1] + [n for n in outputs.get("files", []) if n not in models[:1]]
     return [{"type": PurePosixPath(name).suffix.lstrip("."),
-             "url": signed_file_url(settings, task, name)} for name in names]
+             "url": signed_file_url(settings, task, name)} for name in result_files(task)]
 
 
 def usage(task: Task, settings: Settings) -> dict[str, Any]:

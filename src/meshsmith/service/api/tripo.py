@@ -37,7 +37,7 @@ from meshsmith.service.intake import store_image
 from meshsmith.service.models import Task
 from meshsmith.service.pricing import task_cost
 from meshsmith.service.readmodel import TaskView
-from meshsmith.service.render import signed_file_url
+from meshsmith.service.render import model_file, signed_file_url
 from meshsmith.service.submission import Submission, request_hash, submit
 from meshsmith.spec import (
     DEFAULT_FACES,
@@ -357,9 +357,9 @@ def task_data(task: Task, svc: Services) -> dict[str, Any]:
 def task_output(task: Task, svc: Services) -> dict[str, Any]:
     """``model`` (the GLB), ``pbr_model`` (the same file when its material is PBR),
     ``base_model`` and ``rendered_image`` (not produced yet: null)."""
-    if task.status != states.SUCCESS or not task.outputs:
+    name = model_file(task)
+    if task.status != states.SUCCESS or name is None:
         return {}
-    name = task.outputs["model"].get("glb") or next(iter(task.outputs["model"].values()))
     url = signed_file_url(svc.settings, task, name)
     pbr = task.options.get("pbr", True) and task.options.get("texture", True)
     return {"model": url, "base_model": None, "pbr_model": url if pbr else None,
