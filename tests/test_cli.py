@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,7 @@ def test_keys_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> No
     assert key.startswith("tsk_") and " " not in key and len(key) > 40
     listed = _run("keys", "list", "--data-dir", str(tmp_path))
     assert "ci" in listed.stdout and "50" in listed.stdout and key not in listed.stdout
+    assert re.search(r"key_[0-9a-f]{16}", listed.stdout)  # whole: Hitem3D's client_id
 
 
 def test_keys_create_reads_the_data_dir_from_the_environment(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from meshsmith.errors import InputNotFoundError, InvalidViewsError, MeshsmithError
 from meshsmith.spec import (
@@ -198,7 +198,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(data_dir: DataDirOption = None) -> None:
     """List keys (public ID, name, credits), never the keys themselves."""
-    table = Table("id", "name", "key", "credits", "max concurrency", "rate/min", "created")
+    table = Table(Column("id", no_wrap=True, min_width=20),  # whole: it is Hitem3D's client_id
+                  "name", "key", "credits", "max concurrency", "rate/min", "created")
     for k in _store(data_dir).list_keys():
         table.add_row(k.id, k.name, k.key_hint + "…", str(k.credits),
                       str(k.max_concurrency or "default"), str(k.rate_limit_per_min or "default"),
