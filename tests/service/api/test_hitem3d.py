@@ -20,7 +20,6 @@ import trimesh
 from PIL import Image
 from tests.service.server import Server, running, wait_for
 
-from meshsmith.service.settings import Settings
 from meshsmith.service.store import Store
 from meshsmith.service.webhooks import verify
 
@@ -47,13 +46,6 @@ def client(server: Server, key: str) -> Iterator[httpx.Client]:
         token = anonymous.post(f"{API}/auth/token", headers=_basic(key_id, key)).json()
     with server.client(token["data"]["accessToken"]) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def store(server: Server) -> Iterator[Store]:
-    st = Store(Settings(data_dir=server.data_dir))
-    yield st
-    st.close()
 
 
 def _key_id(server: Server, key: str) -> str:

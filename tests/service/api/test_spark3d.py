@@ -91,13 +91,6 @@ def client(server: Server) -> Iterator[httpx.Client]:
         yield c
 
 
-@pytest.fixture(scope="module")
-def store(server: Server) -> Iterator[Store]:
-    st = Store(Settings(data_dir=server.data_dir))
-    yield st
-    st.close()
-
-
 def _body(text: str | None = "--sl low", url: str | None = DUCK_URI, **extra: Any
           ) -> dict[str, Any]:
     content: list[dict[str, Any]] = []

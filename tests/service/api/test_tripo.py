@@ -17,7 +17,6 @@ import trimesh
 from PIL import Image
 from tests.service.server import Server, running, wait_for
 
-from meshsmith.service.settings import Settings
 from meshsmith.service.store import Store
 
 DUCK = Path(__file__).parents[3] / "examples" / "duck.png"
@@ -39,13 +38,6 @@ def client(server: Server) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def token(client: httpx.Client) -> str:
     return _upload(client, DUCK.read_bytes())
-
-
-@pytest.fixture(scope="module")
-def store(server: Server) -> Iterator[Store]:
-    st = Store(Settings(data_dir=server.data_dir))
-    yield st
-    st.close()
 
 
 def _upload(client: httpx.Client, data: bytes, name: str = "photo.png") -> str:
