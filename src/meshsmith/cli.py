@@ -16,6 +16,7 @@ from rich.table import Column, Table
 from meshsmith.errors import InputNotFoundError, InvalidViewsError, MeshsmithError
 from meshsmith.spec import (
     SLOTS,
+    AssetOptions,
     GeometryOptions,
     InputOptions,
     Slot,
@@ -44,18 +45,43 @@ def generate(
     resolution: Annotated[str, typer.Option(help="512, 1024, 1536 or 1536pro")] = "1024",
     faces: Annotated[int | None, typer.Option(help="exact face count (even)")] = None,
     no_texture: Annotated[bool, typer.Option("--no-texture", help="geometry only")] = False,
+    quad: Annotated[bool, typer.Option("--quad", help="quad remesh (Blender's QuadriFlow); "
+                                       "--faces then counts quads, default 10,000")] = False,
     fmt: Annotated[str | None, typer.Option("--format", help="overrides OUT's extension")] = None,
     autofix: Annotated[bool, typer.Option(help="white balance, contrast, denoise")] = False,
     preset: Annotated[str, typer.Option(help="object, or portrait: bust framing and "
                                              "left-right symmetry")] = "object",
     texture_size: Annotated[int, typer.Option(help="texture edge in pixels")] = 2048,
     texture_format: Annotated[str, typer.Option(help="png or jpeg")] = "png",
+    texture_alignment: Annotated[str, typer.Option(
+        help="geometry (blend views smoothly) or original_image (the front photo wins)")
+    ] = "geometry",
+    orientation: Annotated[str, typer.Option(
+        help="default (face +Z squarely) or align_image (as the front photo saw it)")
+    ] = "default",
+    height: Annotated[float | None, typer.Option(
+        help="real height in metres: scales the model (auto size)")] = None,
+    category: Annotated[str | None, typer.Option(
+        help="auto size from this category's typical height (object, character, ...)")
+    ] = None,
+    pivot_bottom: Annotated[bool, typer.Option(
+        "--pivot-bottom", help="origin at the bottom centre")] = False,
+    scale: Annotated[float, typer.Option(help="multiply coordinates last")] = 1.0,
+    no_uv: Annotated[bool, typer.Option(
+        "--no-uv", help="no UV unwrap for a geometry-only model")] = False,
+    compress: Annotated[str | None, typer.Option(help="GLB compression: meshopt or draco")
+                        ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Turn photos of one object into a textured 3D model."""
     try:
+        asset = AssetOptions(export_uv=not no_uv, orientation=orientation,  # type: ignore[arg-type]
+                             auto_size=height is not None or category is not None,
+                             real_height_m=height, category=category or "object",
+                             pivot_to_center_bottom=pivot_bottom, scale_factor=scale,
+                             compress=compress)  # type: ignore[arg-type]
         spec = build_spec(images, output, views, resolution, faces, no_texture, fmt, autofix,
-                          texture_size, texture_format, preset)
+                          texture_size, texture_format, preset, asset, texture_alignment, quad)
         run_generate(spec, output, quiet)
     except MeshsmithError as exc:
         _fail(exc)
@@ -63,16 +89,21 @@ def generate(
 
 def build_spec(images: list[Path], output: Path, views: str | None, resolution: str,
                faces: int | None, no_texture: bool, fmt: str | None, autofix: bool,
-               texture_size: int, texture_format: str, preset: str = "object") -> TaskSpec:
+               texture_size: int, texture_format: str, preset: str = "object",
+               asset: AssetOptions | None = None, alignment: str = "geometry",
+               quad: bool = False) -> TaskSpec:
     """Translate command-line options into the one internal task spec."""
     from meshsmith.exporters import format_for_path
 
     return TaskSpec(
         views=assign_slots(images, views),
-        geometry=GeometryOptions(resolution=resolution, faces=faces),  # type: ignore[arg-type]
+        geometry=GeometryOptions(resolution=resolution, faces=faces,  # type: ignore[arg-type]
+                                 quad=quad),
         texture=TextureOptions(enabled=not no_texture, size=texture_size,
-                               image_format=texture_format),  # type: ignore[arg-type]
+                               image_format=texture_format,  # type: ignore[arg-type]
+                               alignment=alignment),  # type: ignore[arg-type]
         inputs=InputOptions(autofix=autofix, preset=preset),  # type: ignore[arg-type]
+        asset=asset or AssetOptions(),
         output_format=fmt.lower() if fmt else format_for_path(output),
     )
 
@@ -104,9 +135,15 @@ def run_generate(spec: TaskSpec, output: Path, quiet: bool) -> None:
                  STAGES.items()}
         result = generate(spec, output, _progress_updater(bars, tasks, STAGES))
     s = result.stats
-    out.print(f"wrote {', '.join(str(p) for p in result.files)}: {s.faces:,} faces, "
+    polygons = f" ({s.polygons:,} polygons)" if s.polygons != s.faces else ""
+    out.print(f"wrote {', '.join(str(p) for p in result.files)}: {s.faces:,} faces{polygons}, "
               f"{s.vertices:,} vertices, watertight={s.watertight}, textured={s.textured}, "
               f"{time.perf_counter() - start:.1f} s")
+    if s.sizing.height_m is not None:
+        out.print(f"sized to {s.sizing.height_m:g} m tall (from {s.sizing.source})")
+    for fmt, report in result.compression.items():
+        out.print(f"{fmt} compressed with {report.method}: {report.original_bytes:,} -> "
+                  f"{report.compressed_bytes:,} bytes ({report.ratio:.1f}x smaller)")
 
 
 def _progress_updater(bars: Progress, tasks: dict[str, TaskID],

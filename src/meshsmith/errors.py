@@ -131,6 +131,37 @@ class ExportError(MeshsmithError):
     http_status = 500
 
 
+class CompressionError(ExportError):
+    """A compressed GLB could not be produced (the compressor failed or is missing)."""
+
+    code = 10061001
+
+
+class RenderError(ExportError):
+    """The cover image could not be rendered (no offscreen OpenGL, or the render failed)."""
+
+    code = 10061002
+
+
+class RemeshError(MeshsmithError):
+    """A remesh step (quad, low-poly, parts, face target) cannot reach what was asked."""
+
+    code = 10062001
+    http_status = 422
+
+
+class UnreachableFaceTargetError(RemeshError):
+    """The requested face count cannot be reached without breaking the surface."""
+
+    code = 10062002
+
+
+class MeshInputError(InputImageError):
+    """A mesh given as input (texture an existing mesh) cannot be read or is empty."""
+
+    code = 10033001
+
+
 class MissingDependencyError(MeshsmithError):
     """An optional library is not installed; the message says what to install."""
 

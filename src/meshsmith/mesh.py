@@ -36,6 +36,16 @@ class Material:
     name: str = "meshsmith_material"
     #: Shown without lighting (glTF ``KHR_materials_unlit``): the colour is final.
     unlit: bool = False
+    #: (H, W, 3) uint8 linear, glTF's packing: G = roughness, B = metallic (R unused, 255).
+    #: When set it multiplies ``metallic`` / ``roughness`` (so those are usually 1.0).
+    metallic_roughness: ByteArray | None = None
+    #: (H, W, 3) uint8 tangent-space normal map, OpenGL convention (+Y up, as glTF).
+    normal_map: ByteArray | None = None
+
+    @property
+    def has_pbr_maps(self) -> bool:
+        """Whether the metallic-roughness or normal map is present."""
+        return self.metallic_roughness is not None or self.normal_map is not None
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,10 @@ class Mesh:
     uvs: (T, 2) float32 in [0, 1], origin at the image's bottom-left (glTF flips on export).
     uv_faces: (F, 3) int32 indices into ``uvs``, one row per face, or ``None``.
     vertex_colors: (V, 3) uint8 sRGB, or ``None``.
+    polygon_ids: (F,) int32 or ``None``. Faces sharing an id form one polygon: a quad is two
+        triangles that share an edge. ``None`` means every triangle is its own polygon.
+    part_ids: (F,) int32 index into ``part_names`` for each face, or ``None`` for one part.
+    part_names: one unique name per part (exporters write one named mesh/node per part).
     """
 
     vertices: FloatArray
@@ -55,6 +69,9 @@ class Mesh:
     uv_faces: IntArray | None = None
     vertex_colors: ByteArray | None = None
     material: Material = field(default_factory=Material)
+    polygon_ids: IntArray | None = None
+    part_ids: IntArray | None = None
+    part_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require_shape(self.vertices, 3, "vertices")
@@ -65,6 +82,16 @@ class Mesh:
             raise ValueError("uv_faces must have one row per face")
         if self.vertex_colors is not None and len(self.vertex_colors) != len(self.vertices):
             raise ValueError("vertex_colors must have one row per vertex")
+        for name in ("polygon_ids", "part_ids"):
+            ids = getattr(self, name)
+            if ids is not None and ids.shape != (len(self.faces),):
+                raise ValueError(f"{name} must have shape ({len(self.faces)},); got {ids.shape}")
+        if (self.part_ids is None) != (not self.part_names):
+            raise ValueError("part_ids and part_names must be given together")
+        if self.part_ids is not None and len(self.part_ids) and (
+            self.part_ids.min() < 0 or self.part_ids.max() >= len(self.part_names)
+        ):
+            raise ValueError("part_ids must index part_names")
 
     @property
     def has_uvs(self) -> bool:
@@ -78,6 +105,32 @@ class Mesh:
     def bounds(self) -> FloatArray:
         """(2, 3) float32: the min and max corners."""
         return np.stack([self.vertices.min(axis=0), self.vertices.max(axis=0)])
+
+    @property
+    def has_quads(self) -> bool:
+        return self.polygon_ids is not None
+
+    @property
+    def has_parts(self) -> bool:
+        return self.part_ids is not None
+
+    def polygons(self) -> IntArray:
+        """(P, 4) int32 vertex indices, counter-clockwise; triangles end with -1.
+
+        Quads come from ``polygon_ids`` (two triangles sharing an edge); polygons are in order
+        of their first triangle. Without ``polygon_ids`` every triangle is returned padded.
+        """
+        from meshsmith._polygons import merge_polygons
+
+        return merge_polygons(self.faces, self.polygon_ids)
+
+    def part(self, index: int) -> Mesh:
+        """Part ``index`` alone, as a mesh that keeps only the vertices its faces use."""
+        from meshsmith._polygons import submesh
+
+        if self.part_ids is None:
+            raise ValueError("the mesh has no parts")
+        return submesh(self, self.part_ids == index)
 
     def with_(self, **changes: object) -> Mesh:
         """A copy with the given fields replaced (the mesh itself is immutable)."""

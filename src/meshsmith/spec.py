@@ -37,6 +37,9 @@ DEFAULT_FACES: Mapping[str, int] = MappingProxyType(
 MIN_FACES = 500
 MAX_FACES = 2_000_000
 TEXTURE_SIZES: tuple[int, ...] = (512, 1024, 2048, 4096)
+#: Quad models: the default and the largest quad count (QuadriFlow's time grows with it).
+QUAD_DEFAULT_FACES = 10_000
+QUAD_MAX_FACES = 150_000
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,13 @@ class GeometryOptions:
     """How the shape is reconstructed.
 
     ``faces`` is the exact triangle count to reach; ``None`` takes the resolution's default.
+    With ``quad`` the surface is remeshed into quads and ``faces`` counts QUADS (as Tripo
+    counts a quad model's faces): about that many, default :data:`QUAD_DEFAULT_FACES`.
     """
 
     resolution: Resolution = "1024"
     faces: int | None = None
+    quad: bool = False
     #: Random seed for engines that sample; ``None`` lets the engine choose. The geometric
     #: engine has no randomness, so every seed gives the same (reproducible) shape.
     seed: int | None = None
@@ -61,7 +67,10 @@ class GeometryOptions:
             raise InvalidFaceCountError(
                 f"faces must be between {MIN_FACES:,} and {MAX_FACES:,}; got {self.faces:,}"
             )
-        if self.faces is not None and self.faces % 2:
+        if self.quad and self.faces is not None and self.faces > QUAD_MAX_FACES:
+            raise InvalidFaceCountError(
+                f"a quad model takes at most {QUAD_MAX_FACES:,} faces; got {self.faces:,}")
+        if self.faces is not None and self.faces % 2 and not self.quad:
             raise InvalidFaceCountError(
                 f"faces must be even: a closed triangle mesh always has an even face count; "
                 f"got {self.faces:,}"
@@ -74,8 +83,10 @@ class GeometryOptions:
 
     @property
     def face_target(self) -> int:
-        """The requested face count, or the resolution's default."""
-        return self.faces if self.faces is not None else DEFAULT_FACES[self.resolution]
+        """The requested face count (quads with ``quad``), or the default."""
+        if self.faces is not None:
+            return self.faces
+        return QUAD_DEFAULT_FACES if self.quad else DEFAULT_FACES[self.resolution]
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,15 @@ class TextureOptions:
     pbr: bool = True
     #: Random seed for texturing engines that sample (see :attr:`GeometryOptions.seed`).
     seed: int | None = None
+    #: Where views disagree: ``original_image`` lets the front photo win; ``geometry``
+    #: blends every view by how squarely it sees the surface, for consistency across seams.
+    alignment: Literal["original_image", "geometry"] = "geometry"
 
     def __post_init__(self) -> None:
+        if self.alignment not in ("original_image", "geometry"):
+            raise InvalidRequestError(
+                f"texture alignment must be 'original_image' or 'geometry'; got {self.alignment!r}"
+            )
         if self.size not in TEXTURE_SIZES:
             raise InvalidRequestError(
                 f"texture size must be one of {TEXTURE_SIZES}; got {self.size}"
@@ -116,6 +134,62 @@ class InputOptions:
             raise InvalidRequestError(f"preset must be 'object' or 'portrait'; got {self.preset!r}")
 
 
+Orientation = Literal["default", "align_image"]
+Compression = Literal["meshopt", "draco"]
+
+
+@dataclass(frozen=True)
+class AssetOptions:
+    """How the finished model is shaped for its use (topology, size, placement, files).
+
+    * ``export_uv``: unwrap UVs in the geometry stage (``False`` skips it: a geometry-only
+      model then has no UVs; a textured one still gets them while texturing).
+    * ``orientation``: ``default`` turns the model to face +Z squarely (+Y up);
+      ``align_image`` keeps it as the front photo's camera saw it.
+    * ``auto_size``: scale to real-world metres from ``real_height_m``, else from the
+      documented default height of ``category`` (:data:`CATEGORY_HEIGHTS_M`).
+    * ``pivot_to_center_bottom``: put the origin at the bottom centre of the bounding box.
+    * ``scale_factor``: multiply every coordinate last (after sizing).
+    * ``compress``: ``meshopt`` (EXT_meshopt_compression) or ``draco``
+      (KHR_draco_mesh_compression) for GLB outputs; ``None`` leaves them uncompressed.
+    """
+
+    export_uv: bool = True
+    orientation: Orientation = "default"
+    auto_size: bool = False
+    real_height_m: float | None = None
+    category: str = "object"
+    pivot_to_center_bottom: bool = False
+    scale_factor: float = 1.0
+    compress: Compression | None = None
+
+    def __post_init__(self) -> None:
+        if self.orientation not in ("default", "align_image"):
+            raise InvalidRequestError(
+                f"orientation must be 'default' or 'align_image'; got {self.orientation!r}")
+        if self.real_height_m is not None and not 0.001 <= self.real_height_m <= 1000:
+            raise InvalidRequestError(
+                f"real_height_m must be between 0.001 and 1000 metres; got {self.real_height_m}")
+        if self.category not in CATEGORY_HEIGHTS_M:
+            raise InvalidRequestError(f"category must be one of "
+                                      f"{', '.join(CATEGORY_HEIGHTS_M)}; got {self.category!r}")
+        if not 1e-4 <= self.scale_factor <= 1e4:
+            raise InvalidRequestError(
+                f"scale_factor must be between 0.0001 and 10000; got {self.scale_factor}")
+        if self.compress not in (None, "meshopt", "draco"):
+            raise InvalidRequestError(
+                f"compress must be 'meshopt' or 'draco'; got {self.compress!r}")
+
+
+#: Default real-world height (metres) per object category, used by ``auto_size`` when no
+#: ``real_height_m`` is given. Meshsmith has no learned size prior: these are documented
+#: typical heights, and the task reports which one it used.
+CATEGORY_HEIGHTS_M: Mapping[str, float] = MappingProxyType({
+    "object": 0.3, "toy": 0.2, "figurine": 0.25, "bust": 0.6, "character": 1.75,
+    "animal": 0.5, "furniture": 0.9, "plant": 0.6, "vehicle": 1.5, "building": 10.0,
+})
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """Everything one generation needs, independent of who asked.
@@ -127,12 +201,16 @@ class TaskSpec:
     geometry: GeometryOptions = field(default_factory=GeometryOptions)
     texture: TextureOptions = field(default_factory=TextureOptions)
     inputs: InputOptions = field(default_factory=InputOptions)
+    asset: AssetOptions = field(default_factory=AssetOptions)
     output_format: str = "glb"
     engine: str = "geometric"
     #: More formats written beside the first, from the same mesh (same stem, own extension).
     extra_formats: tuple[str, ...] = ()
     #: Also write the texture maps as separate image files (``<stem>_base_color.png``).
     texture_maps: bool = False
+    #: Render a preview PNG (``<stem>_cover.png``) of the finished model; every service
+    #: task has one (the dialects' ``rendered_image`` / ``cover_url``).
+    cover: bool = False
 
     def __post_init__(self) -> None:
         _check_views(self.views)
@@ -142,6 +220,9 @@ class TaskSpec:
         _check_engine(self.engine)
         extras = tuple(f for f in dict.fromkeys(self.extra_formats) if f != self.output_format)
         object.__setattr__(self, "extra_formats", extras)
+        if self.asset.compress is not None and "glb" not in self.output_formats:
+            raise InvalidRequestError(
+                f"compress={self.asset.compress} applies to GLB output; ask for format glb")
 
     @property
     def output_formats(self) -> tuple[str, ...]:
@@ -179,6 +260,7 @@ def spec_to_options(spec: TaskSpec) -> dict[str, Any]:
     return {
         "resolution": spec.geometry.resolution,
         "faces": spec.geometry.face_target,
+        "quad": spec.geometry.quad,
         "texture": spec.texture.enabled,
         "texture_size": spec.texture.size,
         "texture_format": spec.texture.image_format,
@@ -191,6 +273,17 @@ def spec_to_options(spec: TaskSpec) -> dict[str, Any]:
         "extra_formats": list(spec.extra_formats),
         "texture_maps": spec.texture_maps,
         "engine": spec.engine,
+        "texture_alignment": spec.texture.alignment,
+        **_asset_options(spec.asset),
+    }
+
+
+def _asset_options(asset: AssetOptions) -> dict[str, Any]:
+    return {
+        "export_uv": asset.export_uv, "orientation": asset.orientation,
+        "auto_size": asset.auto_size, "real_height_m": asset.real_height_m,
+        "category": asset.category, "pivot_to_center_bottom": asset.pivot_to_center_bottom,
+        "scale_factor": asset.scale_factor, "compress": asset.compress,
     }
 
 
@@ -199,11 +292,15 @@ def spec_from_options(views: Mapping[Slot, Path], options: Mapping[str, Any]) ->
     return TaskSpec(
         views=views,
         geometry=GeometryOptions(resolution=options["resolution"], faces=options["faces"],
-                                 seed=options.get("model_seed")),
+                                 seed=options.get("model_seed"),
+                                 quad=bool(options.get("quad", False))),
         texture=TextureOptions(enabled=options["texture"], size=options["texture_size"],
                                image_format=options["texture_format"],
-                               pbr=options.get("pbr", True), seed=options.get("texture_seed")),
+                               pbr=options.get("pbr", True), seed=options.get("texture_seed"),
+                               alignment=options.get("texture_alignment", "geometry")),
         inputs=InputOptions(autofix=options["autofix"], preset=options.get("preset", "object")),
+        asset=AssetOptions(**{k: options[k] for k in _asset_options(AssetOptions())
+                              if k in options}),
         output_format=options["format"],
         extra_formats=tuple(options.get("extra_formats", ())),
         texture_maps=bool(options.get("texture_maps", False)),

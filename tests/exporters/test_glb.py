@@ -1,4 +1,5 @@
-"""GLB: Khronos validator clean, and the contents read back with pygltflib."""
+"""GLB: Khronos validator clean, and the contents read back with pygltflib (PBR maps, tangents
+and parts included)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from PIL import Image
 
 from meshsmith import __version__
 from meshsmith.exporters import export
+from meshsmith.exporters._geometry import vertex_normals
+from meshsmith.exporters.glb import vertex_tangents
 from meshsmith.mesh import Mesh
+from meshsmith.texturing.pbr import pbr_maps
 
 from .conftest import TEXTURE_SIZE, uv_sphere
 from .gltf_validator import issue_summary, validate
@@ -185,3 +189,145 @@ def test_vertex_colors_are_linear_color_0(vertex_colored_mesh: Mesh, tmp_path: P
 def _view_bytes(gltf: pygltflib.GLTF2, index: int) -> bytes:
     view = gltf.bufferViews[index]
     return gltf.binary_blob()[view.byteOffset : view.byteOffset + view.byteLength]
+
+
+def _pbr_mesh(textured_mesh: Mesh, **material: object) -> Mesh:
+    """The textured sphere with metallic-roughness and normal maps (estimated by pbr_maps)."""
+    mesh = pbr_maps(textured_mesh)
+    return mesh.with_(material=dataclasses.replace(mesh.material, **material))
+
+
+def _image_array(gltf: pygltflib.GLTF2, texture: int) -> tuple[str, np.ndarray]:
+    image = gltf.images[gltf.textures[texture].source]
+    decoded = Image.open(io.BytesIO(_view_bytes(gltf, image.bufferView)))
+    assert decoded.format == {"image/png": "PNG", "image/jpeg": "JPEG"}[image.mimeType]
+    return image.mimeType, np.asarray(decoded)
+
+
+@pytest.mark.parametrize("suffix", [".glb", ".gltf"])
+@pytest.mark.parametrize("image_format", ["png", "jpeg"])
+def test_all_three_maps_validate_without_errors_or_warnings(
+        textured_mesh: Mesh, tmp_path: Path, suffix: str, image_format: str) -> None:
+    path = tmp_path / f"model{suffix}"
+    export(_pbr_mesh(textured_mesh, image_format=image_format), path)
+    report = validate(path)
+    assert report["issues"]["numErrors"] == 0, issue_summary(report)
+    assert report["issues"]["numWarnings"] == 0, issue_summary(report)
+    assert report["info"]["materialCount"] == 1
+
+
+def test_material_references_three_textures_sharing_one_sampler(
+        textured_mesh: Mesh, tmp_path: Path) -> None:
+    mesh = _pbr_mesh(textured_mesh, image_format="jpeg")
+    _, gltf = export_glb(mesh, tmp_path)
+    material = gltf.materials[0]
+    pbr = material.pbrMetallicRoughness
+    indices = [pbr.baseColorTexture.index, pbr.metallicRoughnessTexture.index,
+               material.normalTexture.index]
+    assert sorted(indices) == [0, 1, 2] and len(gltf.images) == 3
+    assert (pbr.metallicFactor, pbr.roughnessFactor) == (1.0, 1.0)
+    assert len(gltf.samplers) == 1 and {t.sampler for t in gltf.textures} == {0}
+    mime, base = _image_array(gltf, indices[0])
+    assert mime == "image/jpeg" and base.shape == (TEXTURE_SIZE, TEXTURE_SIZE, 3)
+    for index, expected in zip(indices[1:], (mesh.material.metallic_roughness,
+                                             mesh.material.normal_map), strict=True):
+        mime, decoded = _image_array(gltf, index)
+        assert mime == "image/png" and expected is not None
+        np.testing.assert_array_equal(decoded, expected)
+
+
+def test_normal_map_brings_unit_tangents_along_u(textured_mesh: Mesh, tmp_path: Path) -> None:
+    _, gltf = export_glb(_pbr_mesh(textured_mesh), tmp_path)
+    attributes = gltf.meshes[0].primitives[0].attributes
+    accessor = gltf.accessors[attributes.TANGENT]
+    assert (accessor.type, accessor.componentType) == ("VEC4", 5126)
+    tangents = read_accessor(gltf, attributes.TANGENT)
+    normals = read_accessor(gltf, attributes.NORMAL)
+    positions = read_accessor(gltf, attributes.POSITION)
+    np.testing.assert_allclose(np.linalg.norm(tangents[:, :3], axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(np.einsum("ij,ij->i", tangents[:, :3], normals), 0.0, atol=1e-6)
+    # On the UV sphere u grows with the angle phi around +Y (x = sin phi, z = cos phi), so the
+    # tangent is (cos phi, 0, -sin phi) and +v (the bitangent) points to the north pole: w = +1.
+    ring = np.abs(positions[:, 1]) < 0.9
+    phi = np.arctan2(positions[ring, 0], positions[ring, 2])
+    expected = np.column_stack([np.cos(phi), np.zeros_like(phi), -np.sin(phi)])
+    assert np.einsum("ij,ij->i", tangents[ring, :3], expected).min() > 0.98
+    assert (tangents[:, 3] == 1.0).all()
+
+
+def test_mirrored_uvs_flip_the_tangent_handedness() -> None:
+    mesh = uv_sphere()
+    assert mesh.uvs is not None
+    positions, uvs, faces, source = mesh.with_(uvs=mesh.uvs * [-1.0, 1.0]).split_by_uv()
+    assert uvs is not None
+    normals = vertex_normals(mesh.vertices, mesh.faces)[source]
+    tangents = vertex_tangents(positions, normals, uvs, faces)
+    assert (tangents[:, 3] == -1.0).all()
+
+
+def test_vertices_without_a_uv_gradient_get_a_perpendicular_unit_tangent() -> None:
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32)
+    normals = np.tile(np.array([[0, 0, 1]], dtype=np.float32), (3, 1))
+    faces = np.array([[0, 1, 2]], dtype=np.int32)
+    flat = vertex_tangents(positions, normals, np.zeros((3, 2), np.float32), faces)
+    np.testing.assert_allclose(np.linalg.norm(flat[:, :3], axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(flat[:, 2], 0.0, atol=1e-6)
+    uvs = np.array([[0, 0], [1, 0], [0, 1]], dtype=np.float32)
+    np.testing.assert_allclose(vertex_tangents(positions, normals, uvs, faces),
+                               [[1, 0, 0, 1]] * 3, atol=1e-6)
+
+
+def test_unlit_material_writes_no_pbr_maps_or_tangents(
+        textured_mesh: Mesh, tmp_path: Path) -> None:
+    path, gltf = export_glb(_pbr_mesh(textured_mesh, unlit=True), tmp_path)
+    material = gltf.materials[0]
+    assert material.normalTexture is None
+    assert material.pbrMetallicRoughness.metallicRoughnessTexture is None
+    assert len(gltf.images) == 1 and gltf.meshes[0].primitives[0].attributes.TANGENT is None
+    report = validate(path)
+    assert report["issues"]["numErrors"] == 0, issue_summary(report)
+    assert report["issues"]["numWarnings"] == 0, issue_summary(report)
+
+
+def _two_part_sphere(mesh: Mesh) -> Mesh:
+    """The sphere split into a northern and a southern part by face centroid height."""
+    north = mesh.vertices[mesh.faces].mean(axis=1)[:, 1] > 0
+    return mesh.with_(part_ids=np.where(north, 0, 1).astype(np.int32),
+                      part_names=("north cap", "south"))
+
+
+def test_parts_become_named_nodes_and_meshes_sharing_the_material(
+        textured_mesh: Mesh, tmp_path: Path) -> None:
+    mesh = _two_part_sphere(_pbr_mesh(textured_mesh))
+    path, gltf = export_glb(mesh, tmp_path)
+    report = validate(path)
+    assert report["issues"]["numErrors"] == 0, issue_summary(report)
+    assert report["issues"]["numWarnings"] == 0, issue_summary(report)
+    assert [n.name for n in gltf.nodes] == ["north cap", "south"]
+    assert [m.name for m in gltf.meshes] == ["north cap", "south"]
+    assert gltf.scenes[0].nodes == [0, 1] and [n.mesh for n in gltf.nodes] == [0, 1]
+    assert len(gltf.materials) == 1
+    for index, gltf_mesh in enumerate(gltf.meshes):
+        primitive = gltf_mesh.primitives[0]
+        assert primitive.material == 0 and primitive.attributes.TANGENT is not None
+        triangles = read_accessor(gltf, primitive.indices).reshape(-1, 3)
+        positions = read_accessor(gltf, primitive.attributes.POSITION)
+        part = mesh.part(index)
+        assert len(triangles) == len(part.faces)
+        np.testing.assert_allclose(np.sort(positions[triangles].reshape(-1, 9), axis=0),
+                                   np.sort(part.vertices[part.faces].reshape(-1, 9), axis=0))
+
+
+def test_parts_share_normals_along_their_border(textured_mesh: Mesh, tmp_path: Path) -> None:
+    mesh = _two_part_sphere(textured_mesh)
+    _, gltf = export_glb(mesh, tmp_path)
+    whole = vertex_normals(mesh.vertices, mesh.faces)
+    for gltf_mesh in gltf.meshes:
+        attributes = gltf_mesh.primitives[0].attributes
+        positions = read_accessor(gltf, attributes.POSITION)
+        normals = read_accessor(gltf, attributes.NORMAL)
+        # Every sphere vertex has a distinct position: find each one's original vertex.
+        original = np.argmin(
+            np.linalg.norm(positions[:, None, :] - mesh.vertices[None, :, :], axis=2), axis=1)
+        np.testing.assert_array_equal(positions, mesh.vertices[original])
+        np.testing.assert_allclose(normals, whole[original], atol=1e-6)

@@ -10,7 +10,7 @@ import trimesh
 from PIL import Image
 
 from meshsmith.pipeline.generate import STAGES, generate
-from meshsmith.spec import GeometryOptions, TaskSpec, TextureOptions
+from meshsmith.spec import AssetOptions, GeometryOptions, TaskSpec, TextureOptions
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +38,44 @@ def test_reports_every_stage_in_order_with_rising_progress(photo: Path, tmp_path
     assert result.stats.faces == 100_000 and result.stats.watertight and result.stats.textured
 
 
-def test_geometry_only_output_has_no_texture_and_no_uvs(photo: Path, tmp_path: Path) -> None:
+def test_geometry_only_output_without_export_uv_has_no_texture_and_no_uvs(
+    photo: Path, tmp_path: Path
+) -> None:
     spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 100_000),
-                    texture=TextureOptions(enabled=False), output_format="obj")
+                    texture=TextureOptions(enabled=False), output_format="obj",
+                    asset=AssetOptions(export_uv=False))
     result = generate(spec, tmp_path / "out.obj")
     assert [p.suffix for p in result.files] == [".obj", ".mtl"]  # no texture image
     assert "\nvt " not in (tmp_path / "out.obj").read_text()
     assert "map_Kd" not in (tmp_path / "out.mtl").read_text()
     assert not result.stats.textured
+    assert not result.stats.has_uvs
     mesh = trimesh.load(tmp_path / "out.obj", force="mesh", process=False)
     assert len(mesh.faces) == 100_000
+
+
+def test_geometry_only_output_with_export_uv_has_uvs_but_no_texture(
+    photo: Path, tmp_path: Path
+) -> None:
+    spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 20_000),
+                    texture=TextureOptions(enabled=False), output_format="obj")
+    result = generate(spec, tmp_path / "out.obj")
+    assert [p.suffix for p in result.files] == [".obj", ".mtl"]
+    text = (tmp_path / "out.obj").read_text()
+    uvs = np.array([line.split()[1:3] for line in text.splitlines() if line.startswith("vt ")],
+                   dtype=float)
+    assert len(uvs) >= 20_000 // 2 and uvs.min() >= 0.0 and uvs.max() <= 1.0
+    assert result.stats.has_uvs and not result.stats.textured
+
+
+def test_textured_output_has_uvs_with_or_without_export_uv(photo: Path, tmp_path: Path) -> None:
+    for export_uv in (True, False):
+        spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 20_000),
+                        texture=TextureOptions(size=512), asset=AssetOptions(export_uv=export_uv))
+        result = generate(spec, tmp_path / f"uv_{export_uv}.glb")
+        assert result.stats.textured and result.stats.has_uvs
+        loaded = trimesh.load(tmp_path / f"uv_{export_uv}.glb", force="mesh")
+        assert loaded.visual.uv is not None
 
 
 def test_autofix_option_changes_the_prepared_photo(photo: Path) -> None:
@@ -114,3 +142,34 @@ def test_portrait_preset_makes_a_lopsided_subject_left_right_symmetric(tmp_path:
         generate(spec, tmp_path / f"{preset}.glb")
         scores[preset] = _asymmetry(tmp_path / f"{preset}.glb")
     assert scores["portrait"] < 0.25 * scores["object"], scores
+
+
+def test_pbr_output_has_maps_and_a_lit_cover_image(photo: Path, tmp_path: Path) -> None:
+    import json
+
+    from PIL import Image
+
+    spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 20_000),
+                    texture=TextureOptions(size=512), cover=True, texture_maps=True)
+    result = generate(spec, tmp_path / "m.glb")
+    assert result.cover == tmp_path / "m_cover.png" and result.cover in result.files
+    cover = np.asarray(Image.open(result.cover))
+    assert cover.shape == (512, 512, 4)
+    assert cover[0, 0, 3] == 0 and 0.05 < (cover[..., 3] > 0).mean() < 0.9
+    assert set(result.textures) == {"base_color", "metallic_roughness", "normal"}
+    data = (tmp_path / "m.glb").read_bytes()
+    length = int.from_bytes(data[12:16], "little")
+    material = json.loads(data[20:20 + length])["materials"][0]
+    assert "metallicRoughnessTexture" in material["pbrMetallicRoughness"]
+    assert "normalTexture" in material
+
+
+def test_compressed_glb_is_smaller_and_reports_it(photo: Path, tmp_path: Path) -> None:
+    spec = TaskSpec(views={"front": photo}, geometry=GeometryOptions("512", 20_000),
+                    texture=TextureOptions(enabled=False), asset=AssetOptions(compress="draco"))
+    result = generate(spec, tmp_path / "m.glb")
+    report = result.compression["glb"]
+    assert report.compressed_bytes == (tmp_path / "m.glb").stat().st_size
+    assert report.compressed_bytes < report.original_bytes / 2
+    assert b"KHR_draco_mesh_compression" in (tmp_path / "m.glb").read_bytes()[:4096]
+    assert len(trimesh.load(tmp_path / "m.glb", force="mesh").faces) == 20_000

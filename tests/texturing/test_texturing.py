@@ -81,3 +81,42 @@ def test_nearest_fill_gives_every_unknown_pixel_its_nearest_known_colour() -> No
     filled = nearest_fill(image, known)
     assert (filled[:, :28] == (200, 0, 0)).all()
     assert (filled[:, 32:] == (0, 0, 200)).all()
+
+
+def _flat_view(slot: str, colour: tuple[int, int, int], size: int = 128) -> ViewImage:
+    rgb = np.zeros((size, size, 3), np.uint8)
+    rgb[:] = colour
+    yy, xx = np.mgrid[:size, :size] + 0.5
+    mask = np.hypot(xx - size / 2, yy - size / 2) < 0.8 * size / 2
+    return ViewImage(rgb=rgb, mask=mask, camera=Camera(slot, size, (size / 2, size / 2)))
+
+
+def _vertex_colours(textured: Mesh) -> np.ndarray:
+    image = textured.material.base_color
+    assert image is not None and textured.uvs is not None and textured.uv_faces is not None
+    uv = np.zeros((len(textured.vertices), 2), np.float32)
+    uv[textured.faces.ravel()] = textured.uvs[textured.uv_faces.ravel()]
+    h, w = image.shape[:2]
+    px = np.clip((uv[:, 0] * w).astype(int), 0, w - 1)
+    py = np.clip(((1 - uv[:, 1]) * h).astype(int), 0, h - 1)
+    return image[py, px].astype(int)
+
+
+def test_original_image_alignment_lets_the_front_photo_win_where_views_disagree(
+    sphere: Mesh,
+) -> None:
+    views = {"front": _flat_view("front", (230, 20, 20)),
+             "right": _flat_view("right", (20, 20, 230))}
+    # points seen by both views, turned 45 degrees from the front toward the right
+    v = sphere.vertices
+    between = (v[:, 0] > 0.4) & (v[:, 2] > 0.4) & (np.abs(v[:, 1]) < 0.2)
+    assert between.sum() > 10
+    colours = {}
+    for alignment in ("original_image", "geometry"):
+        options = TextureOptions(size=512, alignment=alignment)  # type: ignore[arg-type]
+        colours[alignment] = _vertex_colours(texture_mesh(sphere, views, options))[between]
+    front_wins = colours["original_image"]
+    blended = colours["geometry"]
+    assert (front_wins[:, 0] > 180).mean() > 0.9 and (front_wins[:, 2] < 60).mean() > 0.9
+    # geometry blends both views by facing: a mix, clearly less red than the front's colour
+    assert blended[:, 2].mean() > 60 and blended[:, 0].mean() < 190

@@ -21,7 +21,18 @@ from meshsmith.exporters.glb import write_glb, write_gltf
 from meshsmith.exporters.obj import write_obj
 from meshsmith.exporters.ply import write_ply
 from meshsmith.exporters.stl import write_stl
+from meshsmith.exporters.threemf import write_3mf
+from meshsmith.exporters.usd import write_usd, write_usda, write_usdz
 from meshsmith.mesh import Mesh
+
+
+def write_fbx(mesh: Mesh, path: Path) -> list[Path]:
+    """FBX through Blender (:func:`meshsmith.blender.fbx.write_fbx`), imported on use: that
+    module reads this package's image helpers."""
+    from meshsmith.blender.fbx import write_fbx as write
+
+    return write(mesh, path)
+
 
 __all__ = ["EXPORTERS", "Exporter", "export", "format_for_path", "get_exporter"]
 
@@ -82,6 +93,46 @@ _ALL = (
         description="Binary PLY with per-vertex colours (sampled from the texture if needed)",
         textured=False,
         write=write_ply,
+    ),
+    Exporter(
+        name="3mf",
+        extension=".3mf",
+        media_type="model/3mf",
+        description="3MF for 3D printing: geometry in millimetres, +Z up, one object per part",
+        textured=False,
+        write=write_3mf,
+    ),
+    Exporter(
+        name="usd",
+        extension=".usd",
+        media_type="model/vnd.usd",
+        description="USD binary crate with a UsdPreviewSurface material; textures beside it",
+        textured=True,
+        write=write_usd,
+    ),
+    Exporter(
+        name="usda",
+        extension=".usda",
+        media_type="model/vnd.usda",
+        description="USD text layer with a UsdPreviewSurface material; textures beside it",
+        textured=True,
+        write=write_usda,
+    ),
+    Exporter(
+        name="usdz",
+        extension=".usdz",
+        media_type="model/vnd.usdz+zip",
+        description="USDZ package for AR Quick Look: geometry and textures in one file",
+        textured=True,
+        write=write_usdz,
+    ),
+    Exporter(
+        name="fbx",
+        extension=".fbx",
+        media_type="application/octet-stream",
+        description="Autodesk FBX (binary, via Blender): quads, named parts, embedded textures",
+        textured=True,
+        write=write_fbx,
     ),
 )
 

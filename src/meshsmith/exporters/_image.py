@@ -43,6 +43,54 @@ def encode_texture(material: Material) -> bytes:
     return out.getvalue()
 
 
+def map_path(model: Path, name: str) -> Path:
+    """Where a named PBR map goes: ``<model stem>_<name>.png`` beside the model.
+
+    Names in use: ``metallic_roughness`` and ``normal`` (RGB, as glTF packs them), and
+    ``roughness`` and ``metallic`` (grayscale, for OBJ's ``map_Pr`` / ``map_Pm``).
+    """
+    return model.with_name(f"{model.stem}_{name}.png")
+
+
+def pbr_map_images(material: Material) -> dict[str, ByteArray]:
+    """The material's PBR maps by name (see :func:`map_path`); empty when it has none.
+
+    ``metallic_roughness`` and ``normal`` are (H, W, 3) uint8; ``roughness`` (the
+    metallic-roughness map's G channel) and ``metallic`` (its B channel) are (H, W) uint8.
+    """
+    images: dict[str, ByteArray] = {}
+    if material.metallic_roughness is not None:
+        packed = material.metallic_roughness
+        images["metallic_roughness"] = packed
+        images["roughness"] = np.ascontiguousarray(packed[:, :, 1])
+        images["metallic"] = np.ascontiguousarray(packed[:, :, 2])
+    if material.normal_map is not None:
+        images["normal"] = material.normal_map
+    return images
+
+
+def write_maps(material: Material, model: Path, names: tuple[str, ...]) -> dict[str, Path]:
+    """Write those of ``names`` the material has as PNGs at :func:`map_path`; returns
+    ``{name: path}`` for each written, in the order of ``names``."""
+    images = pbr_map_images(material)
+    written: dict[str, Path] = {}
+    for name in names:
+        if name in images:
+            written[name] = map_path(model, name)
+            written[name].write_bytes(encode_png(images[name]))
+    return written
+
+
+def encode_png(pixels: ByteArray) -> bytes:
+    """(H, W) grayscale or (H, W, 3) RGB uint8 pixels as PNG bytes."""
+    from PIL import Image
+
+    image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def sample_bilinear(image: ByteArray, uvs: FloatArray) -> ByteArray:
     """Bilinearly sample an (H, W, 3) uint8 image at (N, 2) uvs; returns (N, 3) uint8.
 

@@ -17,24 +17,28 @@ import numpy as np
 from numpy.typing import NDArray
 
 from meshsmith.engines import get_engine
-from meshsmith.engines.base import Reconstruction, ViewInput
+from meshsmith.engines.base import Reconstruction, ViewImage, ViewInput
 from meshsmith.exporters import export, get_exporter
+from meshsmith.exporters.compress import CompressionReport, compress_glb
 from meshsmith.inputs import prepare_view
 from meshsmith.mesh import Mesh
 from meshsmith.pipeline.clean import is_watertight, orient_outward
 from meshsmith.pipeline.decimate import to_face_count
 from meshsmith.pipeline.normalize import center_and_scale
-from meshsmith.spec import TaskSpec
+from meshsmith.pipeline.placement import NOT_SIZED, Sizing, place
+from meshsmith.spec import DEFAULT_FACES, TaskSpec
 
 T = TypeVar("T")
 
 #: Stage names and their share of the 0-100 progress bar.
 STAGES: dict[str, tuple[float, float]] = {
     "preprocess": (0.0, 5.0),
-    "reconstruct": (5.0, 60.0),
-    "texture": (60.0, 90.0),
+    "reconstruct": (5.0, 58.0),
+    "unwrap": (58.0, 62.0),
+    "texture": (62.0, 90.0),
     "postprocess": (90.0, 93.0),
-    "export": (93.0, 100.0),
+    "export": (93.0, 98.0),
+    "cover": (98.0, 100.0),
 }
 
 #: Called with (stage name, overall percent in [0, 100]).
@@ -54,15 +58,23 @@ class MeshStats:
     watertight: bool
     textured: bool
     bounds: tuple[tuple[float, float, float], tuple[float, float, float]]
+    has_uvs: bool = False
+    #: Polygons (a quad counts once) and parts, for quad and part outputs.
+    polygons: int = 0
+    parts: tuple[str, ...] = ()
+    #: The real-world height given by ``auto_size`` and where it came from.
+    sizing: Sizing = NOT_SIZED
 
 
 @dataclass(frozen=True)
 class Outputs:
-    """The files of one run: every path written, the model per format, texture maps by name."""
+    """The files of one run: every path written, the model per format, texture maps by name
+    and, per compressed format, how much compression saved."""
 
     files: list[Path]
     models: dict[str, Path]
     textures: dict[str, Path]
+    compression: dict[str, CompressionReport] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,8 @@ class GenerateResult:
     timings: dict[str, float] = field(default_factory=dict)
     models: dict[str, Path] = field(default_factory=dict)
     textures: dict[str, Path] = field(default_factory=dict)
+    compression: dict[str, CompressionReport] = field(default_factory=dict)
+    cover: Path | None = None
 
 
 def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_progress
@@ -86,11 +100,16 @@ def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_prog
     clock = _StageClock(progress)
     views = clock.run("preprocess", lambda _: preprocess(spec))
     recon = clock.run("reconstruct", lambda p: reconstruct(spec, views, p))
-    mesh = clock.run("texture", lambda _: texture(spec, recon))
-    mesh = clock.run("postprocess", lambda _: postprocess(mesh))
+    shape = clock.run("unwrap", lambda _: unwrap(spec, recon.mesh))
+    mesh = clock.run("texture", lambda _: texture(spec, shape, recon.views))
+    mesh, sizing = clock.run("postprocess", lambda _: postprocess(spec, mesh))
     outputs = clock.run("export", lambda p: write_outputs(spec, mesh, out, p))
-    return GenerateResult(files=outputs.files, stats=mesh_stats(mesh), timings=clock.timings,
-                          models=outputs.models, textures=outputs.textures)
+    cover = clock.run("cover", lambda _: render_cover(spec, mesh, out))
+    files = outputs.files + ([cover] if cover else [])
+    return GenerateResult(files=files, stats=mesh_stats(mesh, sizing),
+                          timings=clock.timings, models=outputs.models,
+                          textures=outputs.textures, compression=outputs.compression,
+                          cover=cover)
 
 
 def preprocess(spec: TaskSpec) -> dict[str, ViewInput]:
@@ -110,26 +129,56 @@ def preprocess(spec: TaskSpec) -> dict[str, ViewInput]:
 
 def reconstruct(spec: TaskSpec, views: Mapping[str, ViewInput],
                 progress: Callable[[float], None]) -> Reconstruction:
-    """Run the engine, then reach the requested face count."""
+    """Run the engine, then reach the requested face count (or quad count)."""
     engine = get_engine(spec.engine)
-    recon = engine.reconstruct(views, spec.geometry, lambda f: progress(0.8 * f))
-    mesh = orient_outward(to_face_count(recon.mesh, spec.geometry.face_target))
+    share = 0.6 if spec.geometry.quad else 0.8
+    recon = engine.reconstruct(views, spec.geometry, lambda f: progress(share * f))
+    mesh = orient_outward(to_face_count(recon.mesh, triangle_target(spec)))
+    if spec.geometry.quad:
+        from meshsmith.blender.remesh import quad_remesh
+
+        mesh = quad_remesh(mesh, spec.geometry.face_target, seed=spec.geometry.seed or 0)
     progress(1.0)
     return Reconstruction(mesh=mesh, views=recon.views)
 
 
-def texture(spec: TaskSpec, recon: Reconstruction) -> Mesh:
+#: A quad remesh starts from this many triangles per requested quad: enough detail for
+#: QuadriFlow, few enough that it stays quick.
+QUAD_INPUT_TRIANGLES_PER_QUAD = 8
+
+
+def triangle_target(spec: TaskSpec) -> int:
+    """The exact triangle count the engine's surface is brought to before any remesh."""
+    geometry = spec.geometry
+    if not geometry.quad:
+        return geometry.face_target
+    wanted = geometry.face_target * QUAD_INPUT_TRIANGLES_PER_QUAD
+    return min(wanted - wanted % 2, DEFAULT_FACES[geometry.resolution])
+
+
+def unwrap(spec: TaskSpec, mesh: Mesh) -> Mesh:
+    """UV charts in the geometry stage (``export_uv``); skipped otherwise, and texturing
+    then makes its own."""
+    if not spec.asset.export_uv:
+        return mesh
+    from meshsmith.texturing import unwrap_mesh
+
+    return unwrap_mesh(mesh, spec.texture.size)
+
+
+def texture(spec: TaskSpec, mesh: Mesh, views: Mapping[str, ViewImage]) -> Mesh:
     """Project the views into a texture, unless the task is geometry only."""
     if not spec.texture.enabled:
-        return recon.mesh
+        return mesh
     from meshsmith.texturing import texture_mesh
 
-    return texture_mesh(recon.mesh, recon.views, spec.texture)
+    return texture_mesh(mesh, views, spec.texture)
 
 
-def postprocess(mesh: Mesh) -> Mesh:
-    """Canonical placement: +Y up, facing +Z, centred, height 1.0."""
-    return center_and_scale(mesh)
+def postprocess(spec: TaskSpec, mesh: Mesh) -> tuple[Mesh, Sizing]:
+    """Canonical frame (+Y up, centred, height 1.0), then the asset placement options:
+    orientation, real-world size, pivot and scale factor."""
+    return place(center_and_scale(mesh), spec.asset)
 
 
 def write_outputs(spec: TaskSpec, mesh: Mesh, out: Path,
@@ -138,30 +187,46 @@ def write_outputs(spec: TaskSpec, mesh: Mesh, out: Path,
     rest) and, if asked, the texture maps beside it."""
     files: list[Path] = []
     models: dict[str, Path] = {}
+    compression: dict[str, CompressionReport] = {}
     for i, fmt in enumerate(spec.output_formats):
         path = out if i == 0 else out.with_suffix(get_exporter(fmt).extension)
         written = export(mesh, path, fmt)
+        if fmt == "glb" and spec.asset.compress is not None:
+            compression[fmt] = compress_glb(path, path, spec.asset.compress)
         models[fmt] = written[0]
         files += [p for p in written if p not in files]
         progress((i + 1) / len(spec.output_formats))
     textures = write_texture_maps(mesh, out, files) if spec.texture_maps else {}
     files += [p for p in textures.values() if p not in files]
-    return Outputs(files=files, models=models, textures=textures)
+    return Outputs(files=files, models=models, textures=textures, compression=compression)
+
+
+def render_cover(spec: TaskSpec, mesh: Mesh, out: Path) -> Path | None:
+    """The preview PNG beside ``out`` (``<stem>_cover.png``), when the spec asks for one."""
+    if not spec.cover:
+        return None
+    from meshsmith.cover import write_cover
+
+    return write_cover(mesh, out.with_name(f"{out.stem}_cover.png"))
 
 
 def write_texture_maps(mesh: Mesh, out: Path, written: list[Path]) -> dict[str, Path]:
-    """The texture maps of ``mesh`` as image files beside ``out`` (the same file an OBJ
-    export names, reused when it is among ``written``); none if untextured."""
-    from meshsmith.exporters._image import texture_path, write_texture
+    """The texture maps of ``mesh`` as image files beside ``out``: ``base_color`` and, for
+    PBR, ``metallic_roughness`` and ``normal`` (files an OBJ export already wrote under the
+    same names are reused); none if untextured."""
+    from meshsmith.exporters._image import map_path, texture_path, write_maps, write_texture
 
     material = mesh.material
     if material.base_color is None:
         return {}
     path = texture_path(material, out)
-    return {"base_color": path if path in written else write_texture(material, out)}
+    maps = {"base_color": path if path in written else write_texture(material, out)}
+    names = ("metallic_roughness", "normal")
+    reused = {n: map_path(out, n) for n in names if map_path(out, n) in written}
+    return maps | reused | write_maps(material, out, tuple(n for n in names if n not in reused))
 
 
-def mesh_stats(mesh: Mesh) -> MeshStats:
+def mesh_stats(mesh: Mesh, sizing: Sizing | None = None) -> MeshStats:
     lo, hi = mesh.bounds
     return MeshStats(
         faces=len(mesh.faces),
@@ -169,6 +234,10 @@ def mesh_stats(mesh: Mesh) -> MeshStats:
         watertight=is_watertight(mesh),
         textured=mesh.has_texture,
         bounds=(tuple(float(x) for x in lo), tuple(float(x) for x in hi)),  # type: ignore[arg-type]
+        has_uvs=mesh.has_uvs,
+        polygons=len(mesh.polygons()) if mesh.has_quads else len(mesh.faces),
+        parts=mesh.part_names,
+        sizing=sizing or NOT_SIZED,
     )
 
 

@@ -42,10 +42,12 @@ def model_file(task: Task) -> str | None:
 
 def result_files(task: Task) -> list[str]:
     """Every file of a finished task's result, its model first (an OBJ's MTL and texture,
-    other formats and texture maps follow)."""
+    other formats and texture maps follow); the cover image is not one (see
+    :func:`cover_url`)."""
     model = model_file(task)
-    files = (task.outputs or {}).get("files", [])
-    return ([model] if model else []) + [name for name in files if name != model]
+    outputs = task.outputs or {}
+    skip = {model, outputs.get("cover")}
+    return ([model] if model else []) + [n for n in outputs.get("files", []) if n not in skip]
 
 
 def iso(ts: float | None) -> str | None:
@@ -91,8 +93,16 @@ def _outputs(task: Task, settings: Settings) -> dict[str, Any] | None:
         "model": urls(task.outputs.get("model", {})),
         "textures": urls(task.outputs.get("textures", {})),
         "files": urls({name: name for name in task.outputs.get("files", [])}),
-        "cover": None,
+        "cover": cover_url(settings, task, now),
     }
+
+
+def cover_url(settings: Settings, task: Task, now: float | None = None) -> str | None:
+    """The signed link to a finished task's preview PNG, or ``None`` (older tasks)."""
+    name = (task.outputs or {}).get("cover")
+    if task.status != SUCCESS or not name:
+        return None
+    return signed_file_url(settings, task, name, now)
 
 
 def webhook_log(deliveries: list[tuple[WebhookDelivery, list[WebhookAttempt]]]

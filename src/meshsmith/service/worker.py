@@ -14,7 +14,7 @@ import shutil
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,7 @@ def execute(ctx: WorkerContext, task_id: str, workdir: Path, beat: Heartbeat
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     spec = spec_from_options(_materialize_views(ctx, task.views, workdir), task.options)
+    spec = replace(spec, cover=True)  # every task gets a preview image
     out = workdir / "out" / f"model{get_exporter(spec.output_format).extension}"
     out.parent.mkdir()
     result = generate(spec, out, beat.report)
@@ -103,9 +104,18 @@ def execute(ctx: WorkerContext, task_id: str, workdir: Path, beat: Heartbeat
         ctx.storage.put_file(f"tasks/{task_id}/{path.name}", path)
     outputs = {"model": {k: p.name for k, p in result.models.items()},
                "textures": {k: p.name for k, p in result.textures.items()},
+               "cover": result.cover.name if result.cover else None,
                "files": [p.name for p in result.files]}
     stats = {"faces": result.stats.faces, "vertices": result.stats.vertices,
              "watertight": result.stats.watertight, "textured": result.stats.textured,
+             "uvs": result.stats.has_uvs, "polygons": result.stats.polygons,
+             "parts": list(result.stats.parts),
+             "size": {"height_m": result.stats.sizing.height_m,
+                      "source": result.stats.sizing.source},
+             "bounds": [list(corner) for corner in result.stats.bounds],
+             "compression": {fmt: {"method": r.method, "original_bytes": r.original_bytes,
+                                   "compressed_bytes": r.compressed_bytes}
+                             for fmt, r in result.compression.items()},
              "timings_s": {k: round(v, 3) for k, v in result.timings.items()}}
     return outputs, stats
 

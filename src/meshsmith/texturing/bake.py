@@ -5,6 +5,11 @@ ray-cast depth map), weighted by how squarely the surface faces that camera. Tex
 sees (the back of a single photo) take the colour of the view they face most, ignoring
 occlusion, which mirrors the front onto the back. Empty atlas space is filled by growing
 the charts, so no texel is left unset.
+
+Alignment (``TextureOptions.alignment``): ``geometry`` blends the views by facing alone, so
+colour changes smoothly across the surface and seams between views stay consistent;
+``original_image`` multiplies the front view's weight by :data:`FRONT_PRIORITY`, so where the
+front photo sees the surface it wins and the model matches that photo.
 """
 
 from __future__ import annotations
@@ -29,28 +34,32 @@ DEPTH_TOLERANCE = 0.02     # world units (the object spans about 2)
 DEPTH_MAP_MAX = 512        # depth maps are ray cast at most at this size
 UNSEEN_WEIGHT = 1e-3
 BAKE_THREADS = 2           # views are projected concurrently (numpy, OpenCV, Embree)
+FRONT_PRIORITY = 50.0      # original_image: the front view's weight factor where it sees
 
 
-def bake(mesh: Mesh, texels: TexelMap, views: Mapping[str, ViewImage]) -> NDArray[np.uint8]:
-    """(H, W, 3) uint8 texture: projected colour on covered texels, grown into the rest."""
+def bake(mesh: Mesh, texels: TexelMap, views: Mapping[str, ViewImage],
+         front_wins: bool = False) -> NDArray[np.uint8]:
+    """(H, W, 3) uint8 texture: projected colour on covered texels, grown into the rest.
+    ``front_wins`` gives the front view priority where it sees the surface."""
     covered = texels.covered
     fid = texels.face[covered]
     w = texels.bary[covered]
     tri = mesh.vertices[mesh.faces[fid]]  # (N, 3, 3)
     points = np.einsum("nk,nkd->nd", w, tri).astype(np.float32)
     normals = face_normals(mesh.vertices, mesh.faces)[fid]
-    colors = blend_views(mesh, points, normals, views)
+    colors = blend_views(mesh, points, normals, views, front_wins)
     image = np.zeros((*texels.face.shape, 3), dtype=np.uint8)
     image[covered] = colors
     return grow_into_gutter(image, covered)
 
 
 def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.float32],
-                views: Mapping[str, ViewImage]) -> NDArray[np.uint8]:
+                views: Mapping[str, ViewImage], front_wins: bool = False) -> NDArray[np.uint8]:
     """(N, 3) uint8 colours for surface points (N, 3) with unit normals (N, 3).
 
-    Seen points blend the views that see them; unseen points take the colour of the view
-    they face most, ignoring occlusion.
+    Seen points blend the views that see them (the front view weighted
+    :data:`FRONT_PRIORITY` times more when ``front_wins``); unseen points take the colour of
+    the view they face most, ignoring occlusion.
     """
     projectors = [_Projector(v.camera, extend_foreground(v.rgb, v.mask).astype(np.float32))
                   for v in views.values()]
@@ -62,7 +71,8 @@ def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.flo
                               range(len(projectors))))
     total = np.zeros((len(points), 3), dtype=np.float32)
     weight = np.zeros(len(points), dtype=np.float32)
-    for idx, wv, color in looks:
+    for slot, (idx, wv, color) in zip(views, looks, strict=True):
+        wv = wv * FRONT_PRIORITY if front_wins and slot == "front" else wv
         total[idx] += wv[:, None] * color
         weight[idx] += wv
     unseen = np.nonzero(weight < UNSEEN_WEIGHT)[0]

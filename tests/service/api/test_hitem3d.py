@@ -196,13 +196,14 @@ def test_an_odd_face_count_becomes_the_even_count_below(client: httpx.Client,
     assert _accepted(client, store, {**FAST, "face": "100001"})["faces"] == 100_000
 
 
-@pytest.mark.parametrize(("code", "fmt"), [("1", "obj"), ("2", "glb"), ("3", "stl")])
+@pytest.mark.parametrize(("code", "fmt"), [("1", "obj"), ("2", "glb"), ("3", "stl"),
+                                           ("4", "fbx")])
 def test_format_codes(client: httpx.Client, store: Store, code: str, fmt: str) -> None:
     assert _accepted(client, store, {**FAST, "format": code})["format"] == fmt
 
 
-@pytest.mark.parametrize("code", ["4", "5", "0"])
-def test_fbx_and_unknown_formats_are_10031004(client: httpx.Client, code: str) -> None:
+@pytest.mark.parametrize("code", ["5", "0", "-1"])
+def test_unknown_formats_are_10031004(client: httpx.Client, code: str) -> None:
     _error(_submit(client, {**FAST, "format": code}, [_image()]), 10031004)
 
 
@@ -356,7 +357,10 @@ def test_golden_token_submit_query_download_with_callback(
     data = body["data"]
     assert body["code"] == 200 and data["state"] == "success"
     assert data["id"] == f"{task_id}_0" and data["task_id"] == task_id
-    assert data["url"].split("?")[0].endswith(".glb") and data["cover_url"] is None
+    assert data["url"].split("?")[0].endswith(".glb")
+    cover = client.get(data["cover_url"])
+    assert cover.status_code == 200 and cover.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(cover.content)).size == (512, 512)
     (tmp_path / "m.glb").write_bytes(client.get(data["url"]).content)
     assert len(trimesh.load(tmp_path / "m.glb", force="mesh").faces) == 100_000
     assert client.get(f"{API}/balance").json()["data"]["balance"] == before - 30

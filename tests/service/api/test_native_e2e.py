@@ -74,7 +74,8 @@ def test_upload_task_progress_events_and_glb_download_round_trip(server: Server)
         progress = [d["progress"] for name, d in events if name == "progress"]
         assert progress == sorted(progress) and progress[-1] == 100
         stages = {d["stage"] for name, d in events if name == "progress"} - {None}
-        assert stages <= {"preprocess", "reconstruct", "texture", "postprocess", "export"}
+        assert stages <= {"preprocess", "reconstruct", "unwrap", "texture", "postprocess",
+                          "export", "cover"}
         assert len(stages) >= 2
         assert client.get("/v1/balance").json() == {"balance": 70, "frozen": 0, "spent": 30}
     glb = httpx.get(task["outputs"]["model"]["glb"], timeout=30)  # no key: the link is enough

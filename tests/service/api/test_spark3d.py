@@ -243,8 +243,8 @@ def test_subdivision_levels_are_exact_face_counts(client: httpx.Client, store: S
 
 @pytest.mark.parametrize(("text", "fmt"), [
     ("--fileformat glb", "glb"), ("--ff glb", "glb"), ("--fileformat obj", "obj"),
-    ("--ff obj", "obj"), ("--ff=obj", "obj")])
-def test_file_formats_glb_and_obj(client: httpx.Client, store: Store, text: str,
+    ("--ff obj", "obj"), ("--ff=obj", "obj"), ("--ff usd", "usd"), ("--fileformat usdz", "usdz")])
+def test_file_formats_glb_obj_usd_and_usdz(client: httpx.Client, store: Store, text: str,
                                   fmt: str) -> None:
     task = _accepted(client, store, _body(text=text))
     assert task["format"] == fmt and task["extra_formats"] == []
@@ -294,15 +294,6 @@ def test_an_invalid_subdivision_level_is_003020003(client: httpx.Client, text: s
                                   "--ff glb --fileformat obj"])
 def test_an_invalid_file_format_is_003020004(client: httpx.Client, text: str) -> None:
     assert "fileformat" in _error(_create(client, _body(text=text)), "003020004")
-
-
-@pytest.mark.parametrize("fmt", ["usd", "usdz"])
-def test_usd_and_usdz_are_003020004_not_supported_yet(client: httpx.Client, fmt: str) -> None:
-    from meshsmith.exporters import EXPORTERS
-
-    assert fmt not in EXPORTERS  # once an exporter is registered, this rule goes away
-    message = _error(_create(client, _body(text=f"--ff {fmt}")), "003020004")
-    assert "not supported by this server yet" in message
 
 
 @pytest.mark.parametrize("text", ["--seed 42", "--quality high --sl low", "--SL low", "--"])
@@ -539,12 +530,14 @@ def test_golden_url_obj_cycle_downloads_model_mtl_and_texture(client: httpx.Clie
     done = _wait(client, created.json()["id"], {"completed", "failed"})
     assert done["status"] == "completed", done
     content = done["output"][0]["content"]
-    assert [c["type"] for c in content] == ["obj", "mtl", "png"]
-    files = {c["type"]: client.get(c["url"]) for c in content}
-    assert all(r.status_code == 200 for r in files.values())
-    assert files["obj"].text.count("\nf ") == 30_000
-    assert "map_Kd" in files["mtl"].text
-    assert Image.open(io.BytesIO(files["png"].content)).size == (2048, 2048)
+    # the model, its MTL, then the base colour and the PBR maps (roughness, metallic, normal)
+    assert [c["type"] for c in content] == ["obj", "mtl", "png", "png", "png", "png"]
+    files = [client.get(c["url"]) for c in content]
+    assert all(r.status_code == 200 for r in files)
+    assert files[0].text.count("\nf ") == 30_000
+    mtl = files[1].text
+    assert "map_Kd model_basecolor.png" in mtl and "map_Pr" in mtl and "norm" in mtl
+    assert all(Image.open(io.BytesIO(r.content)).size == (2048, 2048) for r in files[2:])
 
 
 def test_a_failed_generation_reports_003020005_and_is_refunded(client: httpx.Client) -> None:

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
-import trimesh
 from PIL import Image
+from tests.exporters.test_compress import decode_with_gltf_transform
 from tests.service.server import Server, running, wait_for
 
 from meshsmith.service.store import Store
@@ -344,19 +345,37 @@ def test_generate_parts_is_incompatible_with_texture_pbr_and_quad(
 
 
 @pytest.mark.parametrize("params", [
-    {"quad": True}, {"smart_low_poly": True, "face_limit": 5_000}, {"smart_low_poly": True},
-    {"auto_size": True},
-    {"compress": "geometry"}, {"texture_alignment": "geometry"}])
+    {"smart_low_poly": True, "face_limit": 5_000}, {"smart_low_poly": True}])
 def test_options_without_engine_support_yet_are_refused_with_1004(
         client: httpx.Client, token: str, params: dict[str, Any]) -> None:
     assert "not supported by this server yet" in _error(_task(client, token, **params), 1004)
 
 
-@pytest.mark.parametrize("params", [{"orientation": "align_image"}, {"orientation": "default"},
-                                    {"export_uv": False}, {"texture_alignment": "original_image"}])
-def test_options_the_engine_always_satisfies_are_accepted(
-        client: httpx.Client, store: Store, token: str, params: dict[str, Any]) -> None:
-    assert _accepted(client, store, token, face_limit=20_000, **params)
+@pytest.mark.parametrize(("params", "want"), [
+    ({}, {"compress": "meshopt", "format": "glb", "quad": False, "faces": 20_000}),
+    ({"compress": "geometry"}, {"compress": "draco", "format": "glb"}),
+    ({"quad": True}, {"compress": None, "format": "fbx", "quad": True, "faces": 10_000}),
+    ({"quad": True, "face_limit": 3_001}, {"format": "fbx", "quad": True, "faces": 3_000}),
+    ({"auto_size": True}, {"auto_size": True, "category": "object", "real_height_m": None}),
+    ({"orientation": "align_image"}, {"orientation": "align_image"}),
+    ({"orientation": "align_image", "texture": False, "pbr": False,
+      "texture_quality": "detailed", "model_version": "v3.0-20250812"},
+     {"orientation": "align_image"}),
+    ({"orientation": "align_image", "texture": False, "pbr": False,
+      "texture_quality": "detailed"}, None),
+    ({"export_uv": False}, {"export_uv": False}),
+    ({"texture_alignment": "geometry"}, {"texture_alignment": "geometry"}),
+    ({"texture_alignment": "original_image"}, {"texture_alignment": "original_image"}),
+])
+def test_output_options_reach_the_spec(client: httpx.Client, store: Store, token: str,
+                                       params: dict[str, Any],
+                                       want: dict[str, Any] | None) -> None:
+    params = ({} if params.get("quad") else {"face_limit": 20_000}) | params
+    if want is None:  # the 4K-upscale combination is v3.0 only (1004), checked first
+        _error(_task(client, token, **params), 1004)
+        return
+    options = _accepted(client, store, token, **params)
+    assert {k: options[k] for k in want} == want
 
 
 # --- prices ----------------------------------------------------------------------------------
@@ -382,10 +401,16 @@ def test_golden_upload_task_poll_download_cycle(client: httpx.Client, token: str
     data = client.get(f"{API}/task/{task_id}").json()["data"]
     assert data["status"] == "success" and data["progress"] == 100
     assert set(data["output"]) == {"model", "base_model", "pbr_model", "rendered_image"}
+    cover = client.get(data["output"]["rendered_image"])
+    assert cover.status_code == 200 and cover.headers["content-type"] == "image/png"
+    rgba = np.asarray(Image.open(io.BytesIO(cover.content)))
+    assert rgba.shape == (512, 512, 4) and 0.05 < (rgba[..., 3] > 0).mean() < 0.9
     model = client.get(data["output"]["model"])
     assert model.status_code == 200
     (tmp_path / "m.glb").write_bytes(model.content)
-    assert len(trimesh.load(tmp_path / "m.glb", force="mesh").faces) == 20_000
+    decoded = decode_with_gltf_transform(tmp_path / "m.glb")  # meshopt: Tripo's default
+    assert "EXT_meshopt_compression" in decoded["extensionsUsed"]
+    assert sum(len(p["triangles"]) for p in decoded["primitives"]) == 20_000
     assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before - 30
 
 

@@ -36,7 +36,7 @@ from meshsmith.service.files import check_download
 from meshsmith.service.intake import store_image
 from meshsmith.service.models import Task
 from meshsmith.service.readmodel import TaskView
-from meshsmith.service.render import model_file, result_files, signed_file_url
+from meshsmith.service.render import cover_url, model_file, result_files, signed_file_url
 from meshsmith.service.settings import Settings
 from meshsmith.service.submission import Submission, check_callback, request_hash, submit
 from meshsmith.spec import (
@@ -376,6 +376,7 @@ def callback_body(task: Task, settings: Settings) -> dict[str, Any]:
     if task.status == states.SUCCESS and task.outputs:
         model = model_file(task)
         data["url"] = signed_file_url(settings, task, model) if model else None
+        data["cover_url"] = cover_url(settings, task)
         data["files"] = {name: signed_file_url(settings, task, name)
                          for name in result_files(task)}
     if task.status == states.EXPIRED:

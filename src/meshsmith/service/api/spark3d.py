@@ -220,7 +220,7 @@ def command_value(command: str, given: dict[str, str | None], allowed: tuple[str
 
 
 def file_format(given: dict[str, str | None]) -> str:
-    """``--fileformat``; usd and usdz are the seed's but have no exporter here yet."""
+    """``--fileformat``: one of the seed's formats (each is a registered exporter)."""
     from meshsmith.exporters import EXPORTERS
 
     value = command_value("fileformat", given, FILE_FORMATS, DEFAULT_FORMAT)

@@ -37,10 +37,11 @@ from meshsmith.service.intake import store_image
 from meshsmith.service.models import Task
 from meshsmith.service.pricing import task_cost
 from meshsmith.service.readmodel import TaskView
-from meshsmith.service.render import model_file, signed_file_url
+from meshsmith.service.render import cover_url, model_file, signed_file_url
 from meshsmith.service.submission import Submission, request_hash, submit
 from meshsmith.spec import (
     DEFAULT_FACES,
+    AssetOptions,
     GeometryOptions,
     InputOptions,
     Resolution,
@@ -62,9 +63,7 @@ QUAD_DEFAULT_FACES = 10_000
 MULTIVIEW_SLOTS = ("front", "left", "back", "right")
 #: Parameters accepted because 003 documents them, whose engine support lands with the
 #: production-assets work; until then a request that turns one on is refused (1004).
-NOT_YET = {"quad": "quad meshes", "smart_low_poly": "smart low-poly topology",
-           "generate_parts": "part segmentation", "auto_size": "real-world sizing",
-           "compress": "geometry compression"}
+NOT_YET = {"smart_low_poly": "smart low-poly topology", "generate_parts": "part segmentation"}
 WATCH_INTERVAL_S = 0.5
 
 
@@ -248,11 +247,26 @@ def task_spec(body: TripoTask, refs: dict[str, str]) -> TaskSpec:
     return TaskSpec(
         views={slot: Path(slot) for slot in refs},  # type: ignore[misc]
         geometry=GeometryOptions(resolution=_resolution(body), faces=faces,
-                                 seed=body.model_seed),
+                                 seed=body.model_seed, quad=body.quad),
         texture=TextureOptions(enabled=texture or detailed, size=4096 if detailed else 2048,
-                               pbr=pbr, seed=body.texture_seed),
+                               pbr=pbr, seed=body.texture_seed,
+                               alignment=body.texture_alignment),
         inputs=InputOptions(autofix=body.enable_image_autofix),
-        output_format="glb")
+        asset=asset_options(body, textured=texture or detailed),
+        output_format="fbx" if body.quad else "glb")  # "quad=true forces FBX output"
+
+
+def asset_options(body: TripoTask, textured: bool) -> AssetOptions:
+    """003's output options: GLBs are meshopt-compressed by default and Draco-compressed
+    with ``compress=geometry`` (an FBX is not compressed); ``orientation`` "only takes
+    effect when texture=true"; ``auto_size`` "can only be used in textured model"."""
+    if body.auto_size and not textured:
+        raise InvalidRequestError("auto_size can only be used with a textured model; set "
+                                  "texture=true or auto_size=false")
+    compress = None if body.quad else "draco" if body.compress == "geometry" else "meshopt"
+    return AssetOptions(export_uv=body.export_uv, auto_size=body.auto_size,
+                        orientation=body.orientation if textured else "default",
+                        compress=compress)  # type: ignore[arg-type]
 
 
 def _resolution(body: TripoTask) -> Resolution:
@@ -315,11 +329,8 @@ def check_parts(body: TripoTask) -> None:
 
 def check_not_yet(body: TripoTask) -> None:
     asked = [name for name in NOT_YET if getattr(body, name)]
-    if body.texture_alignment == "geometry":
-        asked.append("texture_alignment")
     if asked:
-        what = ", ".join(f"{name} ({NOT_YET.get(name, 'geometry-first alignment')})"
-                         for name in asked)
+        what = ", ".join(f"{name} ({NOT_YET[name]})" for name in asked)
         raise DialectRuleError(f"not supported by this server yet: {what}", 1004,
                                suggestion="Leave these options at their defaults.")
 
@@ -356,14 +367,15 @@ def task_data(task: Task, svc: Services) -> dict[str, Any]:
 
 def task_output(task: Task, svc: Services) -> dict[str, Any]:
     """``model`` (the GLB), ``pbr_model`` (the same file when its material is PBR),
-    ``base_model`` and ``rendered_image`` (not produced yet: null)."""
+    ``rendered_image`` (the cover PNG) and ``base_model`` (null: there is no separate
+    untextured model)."""
     name = model_file(task)
     if task.status != states.SUCCESS or name is None:
         return {}
     url = signed_file_url(svc.settings, task, name)
     pbr = task.options.get("pbr", True) and task.options.get("texture", True)
     return {"model": url, "base_model": None, "pbr_model": url if pbr else None,
-            "rendered_image": None}
+            "rendered_image": cover_url(svc.settings, task)}
 
 
 @router.websocket("/task/watch/{task_id}")
