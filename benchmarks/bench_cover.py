@@ -5,7 +5,7 @@
 
 The synthetic model is a noisy sphere with a 2048² texture and 128 UV charts (so decimation
 meets UV seams as it does on a real atlas). Each case is timed with the default
-``max_faces`` (200k: larger meshes are decimated first) and, for comparison, with
+``max_faces`` (now 2M, `COVER_MAX_FACES`; the table used 200k) and, for comparison, with
 decimation off. The first render in the process also creates the EGL context; it is
 reported apart. Target: a 1M-face textured model under 3 s on the 2-core machine.
 
