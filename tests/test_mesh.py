@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from meshsmith._polygons import corner_uv_indices
 from meshsmith.mesh import Mesh
 
 
@@ -77,3 +78,25 @@ def test_mesh_rejects_inconsistent_part_and_polygon_ids() -> None:
         mesh.with_(part_ids=np.zeros(12, np.int32))
     with pytest.raises(ValueError, match="index part_names"):
         mesh.with_(part_ids=np.full(12, 2, np.int32), part_names=("a", "b"))
+
+
+def test_corner_uvs_follow_polygon_corners_across_a_split_diagonal() -> None:
+    # One quad whose two triangles use different UV indices for the shared vertices.
+    vertices = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], np.float32)
+    mesh = Mesh(
+        vertices=vertices,
+        faces=np.array([[0, 1, 2], [0, 2, 3]], np.int32),
+        uvs=np.arange(12, dtype=np.float32).reshape(6, 2),
+        uv_faces=np.array([[0, 1, 2], [3, 4, 5]], np.int32),
+        polygon_ids=np.array([0, 0], np.int32),
+    )
+    polygons = mesh.polygons()
+    np.testing.assert_array_equal(polygons, [[0, 1, 2, 3]])
+    uv_index = corner_uv_indices(mesh)
+    assert uv_index[1] == 1 and uv_index[3] == 5  # vertices in one triangle only
+    assert uv_index[0] in (0, 3) and uv_index[2] in (2, 4)
+
+
+def test_corner_uvs_need_uvs() -> None:
+    with pytest.raises(ValueError, match="no UVs"):
+        corner_uv_indices(_quad_cube())

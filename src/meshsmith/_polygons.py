@@ -44,6 +44,35 @@ def _quads(a: IntArray, b: IntArray) -> IntArray:
     return np.column_stack([x, y, z, d]).astype(np.int32)
 
 
+def corner_uv_indices(mesh: Mesh) -> IntArray:
+    """(C,) int32: the ``uvs`` row of every corner of ``mesh.polygons()``, row by row.
+
+    C counts the polygon corners (4 per quad, 3 per triangle) in the order of the face-vertex
+    indices. A corner takes the UV its vertex has in the first triangle of its polygon that
+    uses it. Raises ``ValueError`` without ``uv_faces``.
+    """
+    if mesh.uv_faces is None:
+        raise ValueError("the mesh has no UVs")
+    polygons = mesh.polygons()
+    count = len(mesh.vertices)
+    keys = np.repeat(_polygon_of_face(mesh), 3) * count + mesh.faces.ravel()
+    order = np.argsort(keys, kind="stable")
+    rows = np.nonzero(polygons >= 0)[0].astype(np.int64)
+    wanted = rows * count + polygons[polygons >= 0]
+    found = order[np.searchsorted(keys[order], wanted)]
+    return mesh.uv_faces.ravel()[found].astype(np.int32)
+
+
+def _polygon_of_face(mesh: Mesh) -> np.ndarray:
+    """(F,) int64: the row of ``mesh.polygons()`` that each triangle belongs to."""
+    if mesh.polygon_ids is None:
+        return np.arange(len(mesh.faces), dtype=np.int64)
+    _, first, inverse = np.unique(mesh.polygon_ids, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
 def submesh(mesh: Mesh, keep: np.ndarray) -> Mesh:
     """The faces where ``keep`` ((F,) bool) is true, with unused vertices and UVs dropped."""
     faces = mesh.faces[keep]

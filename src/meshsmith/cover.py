@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from meshsmith.errors import MissingDependencyError, RenderError
-from meshsmith.exporters._geometry import face_normals
+from meshsmith.exporters._geometry import face_normals, vertex_normals
 from meshsmith.exporters._image import srgb_to_linear
 from meshsmith.mesh import ByteArray, FloatArray, IntArray, Mesh
 
@@ -197,15 +197,9 @@ def _welded_normals(positions: FloatArray, faces: IntArray, source: NDArray[np.i
                     ) -> FloatArray:
     """(N, 3) float32 smooth unit normals, area-weighted and shared by every split copy of an
     original vertex (``source``), so UV seams do not show in the shading."""
-    cross = face_normals(positions, faces, unit=False).astype(np.float64)
-    corners = source[faces.ravel()]
-    count = int(source.max()) + 1
-    summed = np.stack(
-        [np.bincount(corners, np.repeat(cross[:, k], 3), count) for k in range(3)], axis=1
-    )[source]
-    length = np.linalg.norm(summed, axis=1, keepdims=True)
-    up = np.array([0.0, 1.0, 0.0])
-    return np.where(length > 0, summed / np.maximum(length, 1e-30), up).astype(np.float32)
+    welded = np.zeros((int(source.max()) + 1, 3), dtype=np.float32)
+    welded[source] = positions
+    return vertex_normals(welded, source[faces].astype(np.int32))[source]
 
 
 def _flat_at_creases(rows: FloatArray, faces: IntArray) -> tuple[FloatArray, IntArray]:

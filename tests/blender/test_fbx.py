@@ -11,7 +11,7 @@ import pytest
 from tests.exporters.conftest import TEXTURE_SIZE, checker_texture, uv_sphere
 
 from meshsmith.blender import write_fbx
-from meshsmith.blender.fbx import corner_uv_indices, to_blender_axes
+from meshsmith.blender.fbx import to_blender_axes
 from meshsmith.errors import ExportError, MissingDependencyError
 from meshsmith.mesh import Material, Mesh
 
@@ -211,23 +211,6 @@ def test_missing_blender_env_says_how_to_install(tmp_path: Path,
     monkeypatch.setenv("MESHSMITH_BLENDER_PYTHON", str(tmp_path / "no-python"))
     with pytest.raises(MissingDependencyError, match="make blender"):
         write_fbx(cube(), tmp_path / "cube.fbx")
-
-
-def test_corner_uvs_follow_polygon_corners_across_a_split_diagonal() -> None:
-    # One quad whose two triangles use different UV indices for the shared vertices.
-    vertices = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], np.float32)
-    mesh = Mesh(
-        vertices=vertices,
-        faces=np.array([[0, 1, 2], [0, 2, 3]], np.int32),
-        uvs=np.arange(12, dtype=np.float32).reshape(6, 2),
-        uv_faces=np.array([[0, 1, 2], [3, 4, 5]], np.int32),
-        polygon_ids=np.array([0, 0], np.int32),
-    )
-    polygons = mesh.polygons()
-    np.testing.assert_array_equal(polygons, [[0, 1, 2, 3]])
-    uv_index = corner_uv_indices(mesh, polygons)
-    assert uv_index[1] == 1 and uv_index[3] == 5  # vertices in one triangle only
-    assert uv_index[0] in (0, 3) and uv_index[2] in (2, 4)
 
 
 def test_quads_keep_their_corner_uvs(blender: Path, tmp_path: Path) -> None:

@@ -8,6 +8,9 @@ compare every format with the mesh that was exported. A format registered in
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +80,22 @@ def _fbx_summary(path: Path) -> Summary:
     base = [m["images"].get("Base Color") for m in found["materials"]]
     size = next((sizes[name] for name in base if name in sizes), None)
     return Summary(faces, bounds, has_uvs, size)
+
+
+#: glTF Transform's meshopt/Draco decoder (node); trimesh cannot read meshopt GLBs.
+DECODER = Path(__file__).resolve().parents[2] / "tools" / "gltf-transform" / "decode.mjs"
+
+
+def decode_with_gltf_transform(path: Path) -> dict[str, Any]:
+    """tools/gltf-transform/decode.mjs's report: one entry per primitive, world positions."""
+    node = shutil.which("node")
+    assert node is not None, "Node.js is needed: install it, then run `make tools`"
+    result = subprocess.run(
+        [node, str(DECODER), str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
 
 
 READERS: dict[str, Callable[[Path], Summary]] = {

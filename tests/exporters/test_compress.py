@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import struct
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,8 @@ from meshsmith.mesh import Material, Mesh
 
 from .conftest import checker_texture, uv_sphere
 from .gltf_validator import issue_summary, validate
+from .readers import decode_with_gltf_transform
 
-DECODER = Path(__file__).resolve().parents[2] / "tools" / "gltf-transform" / "decode.mjs"
 METHODS: tuple[Method, ...] = ("meshopt", "draco")
 EXTENSIONS = {"meshopt": "EXT_meshopt_compression", "draco": "KHR_draco_mesh_compression"}
 #: Half a 14-bit step over the sphere's 2 m box is 6.1e-5 m; half a 12-bit UV step is 1.2e-4.
@@ -59,18 +58,6 @@ def view_bytes(gltf: dict[str, Any], binary: bytes, index: int) -> bytes:
     assert view["buffer"] == 0 and "extensions" not in view
     start = view.get("byteOffset", 0)
     return binary[start : start + view["byteLength"]]
-
-
-def decode_with_gltf_transform(path: Path) -> dict[str, Any]:
-    """tools/gltf-transform/decode.mjs's report: one entry per primitive, world positions."""
-    node = shutil.which("node")
-    assert node is not None, "Node.js is needed: install it, then run `make tools`"
-    result = subprocess.run(
-        [node, str(DECODER), str(path)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
 
 
 def canonical_triangles(triangles: np.ndarray) -> np.ndarray:

@@ -17,7 +17,6 @@ from PIL import Image
 
 from meshsmith.errors import MissingDependencyError
 from meshsmith.exporters.usd import (
-    corner_uv_indices,
     prim_names,
     write_usd,
     write_usda,
@@ -321,11 +320,6 @@ def test_uvs_follow_the_polygon_corners(
     assert len(uvs) == len(flat)
     written = {(v, tuple(np.round(uv, 6).tolist())) for v, uv in zip(flat, uvs, strict=True)}
     assert written == allowed
-
-
-def test_corner_uvs_need_uvs(untextured_mesh: Mesh) -> None:
-    with pytest.raises(ValueError, match="no UVs"):
-        corner_uv_indices(untextured_mesh)
 
 
 def test_untextured_mesh_has_no_uvs_and_no_texture(untextured_mesh: Mesh, tmp_path: Path) -> None:

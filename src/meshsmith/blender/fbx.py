@@ -33,17 +33,17 @@ Known losses, because FBX materials are Phong-era:
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from meshsmith._polygons import corner_uv_indices
 from meshsmith.blender._runner import run_job
 from meshsmith.errors import ExportError
-from meshsmith.exporters._image import IMAGE_EXTENSIONS, encode_texture
-from meshsmith.mesh import ByteArray, FloatArray, IntArray, Mesh
+from meshsmith.exporters._image import IMAGE_EXTENSIONS, encode_png, encode_texture
+from meshsmith.mesh import ByteArray, FloatArray, Mesh
 
 #: Seconds one export may take (a 1M-face model takes a few).
 EXPORT_TIMEOUT = 600.0
@@ -103,7 +103,7 @@ def _part_arrays(mesh: Mesh, prefix: str, colors: bool) -> dict[str, NDArray[Any
         "sizes": sizes,
     }
     if mesh.uvs is not None:
-        arrays["uvs"] = mesh.uvs[corner_uv_indices(mesh, polygons)]
+        arrays["uvs"] = mesh.uvs[corner_uv_indices(mesh)]
     if colors and mesh.vertex_colors is not None:
         arrays["colors"] = mesh.vertex_colors
     return {prefix + key: value for key, value in arrays.items()}
@@ -113,26 +113,6 @@ def to_blender_axes(vertices: FloatArray) -> FloatArray:
     """(V, 3) float32 from Meshsmith's axes (+Y up, front +Z) to Blender's (+Z up, front -Y)."""
     x, y, z = vertices[:, 0], vertices[:, 1], vertices[:, 2]
     return np.column_stack([x, -z, y]).astype(np.float32)
-
-
-def corner_uv_indices(mesh: Mesh, polygons: IntArray) -> IntArray:
-    """(L,) int32 index into ``mesh.uvs`` for each corner of ``polygons`` (P, 4), in order.
-
-    A corner takes the UV of the same vertex in one of its polygon's triangles; ``polygons``
-    must be ``mesh.polygons()`` (ordered by each polygon's first triangle).
-    """
-    if mesh.uv_faces is None:
-        raise ValueError("the mesh has no UVs")
-    faces = mesh.faces.astype(np.int64)
-    ids = mesh.polygon_ids if mesh.polygon_ids is not None else np.arange(len(faces))
-    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    rank = np.argsort(np.argsort(first))[inverse]  # each triangle's row in ``polygons``
-    keys = (rank[:, None] * len(mesh.vertices) + faces).ravel()
-    order = np.argsort(keys, kind="stable")
-    rows = np.repeat(np.arange(len(polygons)), 4).reshape(-1, 4)
-    wanted = (rows * len(mesh.vertices) + polygons)[polygons >= 0]
-    found = order[np.searchsorted(keys[order], wanted)]
-    return mesh.uv_faces.ravel()[found].astype(np.int32)
 
 
 def _base_color(mesh: Mesh) -> list[float]:
@@ -161,9 +141,4 @@ def _images(mesh: Mesh) -> dict[str, tuple[bytes, str]]:
 
 def _png(image: ByteArray | NDArray[np.float32]) -> bytes:
     """PNG bytes of an (H, W, 3) or (H, W) image, rounded to uint8."""
-    from PIL import Image
-
-    pixels = np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels)).save(out, format="PNG")
-    return out.getvalue()
+    return encode_png(np.clip(np.rint(image), 0, 255).astype(np.uint8))

@@ -34,12 +34,11 @@ def encode_texture(material: Material) -> bytes:
 
     if material.base_color is None:
         raise ValueError("material has no base colour texture")
+    if material.image_format != "jpeg":
+        return encode_png(material.base_color)
     image = Image.fromarray(np.ascontiguousarray(material.base_color, dtype=np.uint8))
     out = io.BytesIO()
-    if material.image_format == "jpeg":
-        image.save(out, format="JPEG", quality=JPEG_QUALITY)
-    else:
-        image.save(out, format="PNG")
+    image.save(out, format="JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
 
 

@@ -46,10 +46,11 @@ from typing import Any
 
 import numpy as np
 
+from meshsmith._polygons import corner_uv_indices
 from meshsmith.errors import MissingDependencyError
 from meshsmith.exporters._geometry import vertex_normals
-from meshsmith.exporters._image import encode_texture, srgb_to_linear, texture_path
-from meshsmith.mesh import ByteArray, IntArray, Material, Mesh
+from meshsmith.exporters._image import encode_png, encode_texture, srgb_to_linear, texture_path
+from meshsmith.mesh import Material, Mesh
 
 ROOT = "meshsmith"
 SINGLE_MESH = "model"
@@ -107,35 +108,6 @@ def write_usdz(mesh: Mesh, path: Path) -> list[Path]:
             for file in (root, *images):
                 writer.AddFile(str(file), file.name)
     return [path]
-
-
-def corner_uv_indices(mesh: Mesh) -> IntArray:
-    """(C,) int32: the ``uvs`` row of every corner of ``mesh.polygons()``, row by row.
-
-    C counts the polygon corners (4 per quad, 3 per triangle) in the order of the face-vertex
-    indices. A corner takes the UV its vertex has in the first triangle of its polygon that
-    uses it. Requires ``uv_faces``.
-    """
-    if mesh.uv_faces is None:
-        raise ValueError("the mesh has no UVs")
-    polygons = mesh.polygons()
-    count = len(mesh.vertices)
-    keys = np.repeat(_polygon_of_face(mesh), 3) * count + mesh.faces.ravel()
-    order = np.argsort(keys, kind="stable")
-    rows = np.nonzero(polygons >= 0)[0].astype(np.int64)
-    wanted = rows * count + polygons[polygons >= 0]
-    found = order[np.searchsorted(keys[order], wanted)]
-    return mesh.uv_faces.ravel()[found].astype(np.int32)
-
-
-def _polygon_of_face(mesh: Mesh) -> np.ndarray:
-    """(F,) int64: the row of ``mesh.polygons()`` that each triangle belongs to."""
-    if mesh.polygon_ids is None:
-        return np.arange(len(mesh.faces), dtype=np.int64)
-    _, first, inverse = np.unique(mesh.polygon_ids, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[inverse.ravel()]
 
 
 def prim_names(names: Sequence[str]) -> list[str]:
@@ -226,13 +198,8 @@ def _textures(mesh: Mesh, stem: str) -> dict[str, _Texture]:
     for role, image in ((METALLIC_ROUGHNESS, material.metallic_roughness),
                         (NORMAL, material.normal_map)):
         if image is not None:
-            textures[role] = _Texture(f"{stem}_{role}.png", _encode_png(image))
+            textures[role] = _Texture(f"{stem}_{role}.png", encode_png(image))
     return textures
-
-
-def _encode_png(image: ByteArray) -> bytes:
-    """(H, W, 3) uint8 data (no colour space) as PNG bytes."""
-    return encode_texture(Material(base_color=image, image_format="png"))
 
 
 def _stage(mesh: Mesh, textures: dict[str, _Texture]) -> Any:

@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from tests.exporters.test_compress import decode_with_gltf_transform
+from tests.exporters.readers import decode_with_gltf_transform
 from tests.service.server import Server, running, wait_for
 
 from meshsmith.service.store import Store

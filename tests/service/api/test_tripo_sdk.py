@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from tests.exporters.test_compress import decode_with_gltf_transform
+from tests.exporters.readers import decode_with_gltf_transform
 from tests.service.server import Server, running
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
