@@ -47,6 +47,13 @@ def generate(
     no_texture: Annotated[bool, typer.Option("--no-texture", help="geometry only")] = False,
     quad: Annotated[bool, typer.Option("--quad", help="quad remesh (Blender's QuadriFlow); "
                                        "--faces then counts quads, default 10,000")] = False,
+    smart_low_poly: Annotated[bool, typer.Option(
+        "--smart-low-poly", help="feature-preserving low-poly (1,000-20,000 faces, default "
+        "5,000; 500-10,000 quads with --quad) with the detail baked into a normal map")
+    ] = False,
+    parts: Annotated[bool, typer.Option(
+        "--parts", help="split into named parts by shape diameter (geometry only: needs "
+        "--no-texture)")] = False,
     fmt: Annotated[str | None, typer.Option("--format", help="overrides OUT's extension")] = None,
     autofix: Annotated[bool, typer.Option(help="white balance, contrast, denoise")] = False,
     preset: Annotated[str, typer.Option(help="object, or portrait: bust framing and "
@@ -81,7 +88,8 @@ def generate(
                              pivot_to_center_bottom=pivot_bottom, scale_factor=scale,
                              compress=compress)  # type: ignore[arg-type]
         spec = build_spec(images, output, views, resolution, faces, no_texture, fmt, autofix,
-                          texture_size, texture_format, preset, asset, texture_alignment, quad)
+                          texture_size, texture_format, preset, asset, texture_alignment,
+                          quad, smart_low_poly, parts)
         run_generate(spec, output, quiet)
     except MeshsmithError as exc:
         _fail(exc)
@@ -91,14 +99,15 @@ def build_spec(images: list[Path], output: Path, views: str | None, resolution: 
                faces: int | None, no_texture: bool, fmt: str | None, autofix: bool,
                texture_size: int, texture_format: str, preset: str = "object",
                asset: AssetOptions | None = None, alignment: str = "geometry",
-               quad: bool = False) -> TaskSpec:
+               quad: bool = False, smart_low_poly: bool = False,
+               parts: bool = False) -> TaskSpec:
     """Translate command-line options into the one internal task spec."""
     from meshsmith.exporters import format_for_path
 
     return TaskSpec(
         views=assign_slots(images, views),
         geometry=GeometryOptions(resolution=resolution, faces=faces,  # type: ignore[arg-type]
-                                 quad=quad),
+                                 quad=quad, smart_low_poly=smart_low_poly, parts=parts),
         texture=TextureOptions(enabled=not no_texture, size=texture_size,
                                image_format=texture_format,  # type: ignore[arg-type]
                                alignment=alignment),  # type: ignore[arg-type]

@@ -40,6 +40,10 @@ TEXTURE_SIZES: tuple[int, ...] = (512, 1024, 2048, 4096)
 #: Quad models: the default and the largest quad count (QuadriFlow's time grows with it).
 QUAD_DEFAULT_FACES = 10_000
 QUAD_MAX_FACES = 150_000
+#: Smart low-poly: the face range (triangles; quads with ``quad``) and the default count.
+LOW_POLY_FACES: Mapping[bool, tuple[int, int]] = MappingProxyType(
+    {False: (1_000, 20_000), True: (500, 10_000)})
+LOW_POLY_DEFAULT_FACES = 5_000
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,18 @@ class GeometryOptions:
     ``faces`` is the exact triangle count to reach; ``None`` takes the resolution's default.
     With ``quad`` the surface is remeshed into quads and ``faces`` counts QUADS (as Tripo
     counts a quad model's faces): about that many, default :data:`QUAD_DEFAULT_FACES`.
+    With ``smart_low_poly`` the model is a feature-preserving low-poly mesh fitted to the
+    dense surface, whose detail is baked into a normal map: ``faces`` within
+    :data:`LOW_POLY_FACES` (default :data:`LOW_POLY_DEFAULT_FACES` triangles, or the quad
+    default with ``quad``). ``parts`` splits the model into named parts by shape diameter
+    (:mod:`meshsmith.pipeline.parts`); it cannot be combined with ``quad``.
     """
 
     resolution: Resolution = "1024"
     faces: int | None = None
     quad: bool = False
+    smart_low_poly: bool = False
+    parts: bool = False
     #: Random seed for engines that sample; ``None`` lets the engine choose. The geometric
     #: engine has no randomness, so every seed gives the same (reproducible) shape.
     seed: int | None = None
@@ -75,6 +86,17 @@ class GeometryOptions:
                 f"faces must be even: a closed triangle mesh always has an even face count; "
                 f"got {self.faces:,}"
             )
+        if self.smart_low_poly:
+            self._check_low_poly_range()
+        if self.parts and self.quad:
+            raise InvalidRequestError("parts cannot be combined with quad")
+
+    def _check_low_poly_range(self) -> None:
+        lo, hi = LOW_POLY_FACES[self.quad]
+        if not lo <= self.face_target <= hi:
+            what = "smart_low_poly with quad" if self.quad else "smart_low_poly"
+            raise InvalidFaceCountError(
+                f"{what} takes {lo:,}-{hi:,} faces; got {self.face_target:,}")
 
     @property
     def grid_size(self) -> int:
@@ -86,7 +108,9 @@ class GeometryOptions:
         """The requested face count (quads with ``quad``), or the default."""
         if self.faces is not None:
             return self.faces
-        return QUAD_DEFAULT_FACES if self.quad else DEFAULT_FACES[self.resolution]
+        if self.quad:
+            return QUAD_DEFAULT_FACES
+        return LOW_POLY_DEFAULT_FACES if self.smart_low_poly else DEFAULT_FACES[self.resolution]
 
 
 @dataclass(frozen=True)
@@ -220,6 +244,8 @@ class TaskSpec:
         _check_engine(self.engine)
         extras = tuple(f for f in dict.fromkeys(self.extra_formats) if f != self.output_format)
         object.__setattr__(self, "extra_formats", extras)
+        if self.geometry.parts and self.texture.enabled:
+            raise InvalidRequestError("parts are geometry only: turn the texture off")
         if self.asset.compress is not None and "glb" not in self.output_formats:
             raise InvalidRequestError(
                 f"compress={self.asset.compress} applies to GLB output; ask for format glb")
@@ -261,6 +287,8 @@ def spec_to_options(spec: TaskSpec) -> dict[str, Any]:
         "resolution": spec.geometry.resolution,
         "faces": spec.geometry.face_target,
         "quad": spec.geometry.quad,
+        "smart_low_poly": spec.geometry.smart_low_poly,
+        "parts": spec.geometry.parts,
         "texture": spec.texture.enabled,
         "texture_size": spec.texture.size,
         "texture_format": spec.texture.image_format,
@@ -293,7 +321,9 @@ def spec_from_options(views: Mapping[Slot, Path], options: Mapping[str, Any]) ->
         views=views,
         geometry=GeometryOptions(resolution=options["resolution"], faces=options["faces"],
                                  seed=options.get("model_seed"),
-                                 quad=bool(options.get("quad", False))),
+                                 quad=bool(options.get("quad", False)),
+                                 smart_low_poly=bool(options.get("smart_low_poly", False)),
+                                 parts=bool(options.get("parts", False))),
         texture=TextureOptions(enabled=options["texture"], size=options["texture_size"],
                                image_format=options["texture_format"],
                                pbr=options.get("pbr", True), seed=options.get("texture_seed"),

@@ -79,3 +79,23 @@ def test_triangulated_quads_rebuild_into_the_same_quads() -> None:
     vertices = np.zeros((6, 3), np.float32)
     polygons = Mesh(vertices=vertices, faces=triangles, polygon_ids=ids).polygons()
     np.testing.assert_array_equal(polygons, [[0, 1, 2, 3], [1, 4, 5, 2]])
+
+
+def test_smart_low_poly_with_quad_fits_the_quads_to_the_dense_surface(blender: Path) -> None:
+    from meshsmith.pipeline.generate import low_poly, topology
+    from meshsmith.spec import GeometryOptions, TaskSpec
+
+    sphere = trimesh.creation.icosphere(subdivisions=6, radius=1.0)
+    dense = Mesh(vertices=sphere.vertices.astype(np.float32), faces=sphere.faces.astype(np.int32))
+    spec = TaskSpec(views={"front": Path("front.png")},
+                    geometry=GeometryOptions("512", 600, quad=True, smart_low_poly=True))
+    fitted, plain = low_poly(spec, dense), topology(spec, dense)
+    assert quad_count(fitted) >= 0.9 * len(fitted.polygons()) and fitted.polygon_ids is not None
+    assert _radial_error(fitted) < 0.7 * _radial_error(plain)
+
+
+def _radial_error(mesh: Mesh) -> float:
+    """Mean distance of the surface from the unit sphere."""
+    points = trimesh.sample.sample_surface(trimesh.Trimesh(mesh.vertices, mesh.faces), 20_000,
+                                           seed=0)[0]
+    return float(np.abs(np.linalg.norm(points, axis=1) - 1.0).mean())

@@ -173,3 +173,48 @@ def test_compressed_glb_is_smaller_and_reports_it(photo: Path, tmp_path: Path) -
     assert report.compressed_bytes < report.original_bytes / 2
     assert b"KHR_draco_mesh_compression" in (tmp_path / "m.glb").read_bytes()[:4096]
     assert len(trimesh.load(tmp_path / "m.glb", force="mesh").faces) == 20_000
+
+
+def test_smart_low_poly_writes_a_valid_glb_with_the_exact_count_and_a_baked_normal_map(
+        tmp_path: Path) -> None:
+    from tests.exporters.gltf_validator import issue_summary, validate
+
+    duck = Path(__file__).resolve().parents[2] / "examples" / "duck.png"
+    spec = TaskSpec(views={"front": duck},
+                    geometry=GeometryOptions("512", 1_000, smart_low_poly=True),
+                    texture=TextureOptions(size=512))
+    result = generate(spec, tmp_path / "low.glb")
+    assert result.stats.faces == 1_000 and result.stats.watertight
+    report = validate(tmp_path / "low.glb")
+    assert report["issues"]["numErrors"] == 0, issue_summary(report)
+    gltf = report["info"]
+    assert gltf["totalTriangleCount"] == 1_000
+    loaded = trimesh.load(tmp_path / "low.glb", force="mesh")
+    assert len(loaded.faces) == 1_000
+    material = loaded.visual.material
+    assert material.normalTexture is not None and material.baseColorTexture is not None
+    normals = np.asarray(material.normalTexture.convert("RGB"), dtype=float)
+    assert normals[..., 2].mean() > 200 and normals[..., :2].std() > 2  # baked, not flat
+
+
+def test_smart_low_poly_refuses_a_face_count_outside_its_range_with_code_10021002() -> None:
+    from meshsmith.errors import InvalidFaceCountError
+
+    with pytest.raises(InvalidFaceCountError) as caught:
+        GeometryOptions("512", 30_000, smart_low_poly=True)
+    assert caught.value.code == 10021002
+    assert GeometryOptions("512", smart_low_poly=True).face_target == 5_000
+    assert GeometryOptions("512", quad=True, smart_low_poly=True).face_target == 10_000
+
+
+def test_parts_write_one_named_node_per_part_that_together_close_the_surface(
+        tmp_path: Path) -> None:
+    mug = Path(__file__).resolve().parents[2] / "examples" / "mug.jpg"
+    spec = TaskSpec(views={"front": mug}, geometry=GeometryOptions("512", 20_000, parts=True),
+                    texture=TextureOptions(enabled=False))
+    result = generate(spec, tmp_path / "mug.glb")
+    assert len(result.stats.parts) >= 2 and result.stats.parts[0] == "part_01"
+    assert result.stats.watertight and result.stats.faces == 20_000
+    scene = trimesh.load(tmp_path / "mug.glb", force="scene")
+    assert sorted(scene.graph.nodes_geometry) == sorted(result.stats.parts)
+    assert sum(len(g.faces) for g in scene.geometry.values()) == 20_000

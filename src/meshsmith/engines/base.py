@@ -50,10 +50,14 @@ class ViewImage:
 
 @dataclass(frozen=True)
 class Reconstruction:
-    """An engine's output: the shape in world units plus the views that explain its colour."""
+    """An engine's output: the shape in world units plus the views that explain its colour.
+
+    ``detail``: a denser surface of the same shape whose normals are baked into the
+    delivered model's normal map (smart low-poly), or ``None``."""
 
     mesh: Mesh
     views: Mapping[str, ViewImage]
+    detail: Mesh | None = None
 
 
 class Engine(ABC):

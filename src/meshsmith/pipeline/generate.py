@@ -1,6 +1,6 @@
 """The orchestrator: it reads as the data path.
 
-    preprocess -> reconstruct -> texture -> postprocess -> export
+    preprocess -> reconstruct -> unwrap -> texture -> bake -> postprocess -> export -> cover
 
 Each stage is a short function; progress is reported per named stage and mapped to 0-100.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,7 +24,9 @@ from meshsmith.inputs import prepare_view
 from meshsmith.mesh import Mesh
 from meshsmith.pipeline.clean import is_watertight, orient_outward
 from meshsmith.pipeline.decimate import to_face_count
+from meshsmith.pipeline.lowpoly import fit_to_surface, reference_surface, smart_low_poly
 from meshsmith.pipeline.normalize import center_and_scale
+from meshsmith.pipeline.parts import segment_parts
 from meshsmith.pipeline.placement import NOT_SIZED, Sizing, place
 from meshsmith.spec import DEFAULT_FACES, TaskSpec
 
@@ -35,7 +37,8 @@ STAGES: dict[str, tuple[float, float]] = {
     "preprocess": (0.0, 5.0),
     "reconstruct": (5.0, 58.0),
     "unwrap": (58.0, 62.0),
-    "texture": (62.0, 90.0),
+    "texture": (62.0, 88.0),
+    "bake": (88.0, 90.0),
     "postprocess": (90.0, 93.0),
     "export": (93.0, 98.0),
     "cover": (98.0, 100.0),
@@ -102,6 +105,7 @@ def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_prog
     recon = clock.run("reconstruct", lambda p: reconstruct(spec, views, p))
     shape = clock.run("unwrap", lambda _: unwrap(spec, recon.mesh))
     mesh = clock.run("texture", lambda _: texture(spec, shape, recon.views))
+    mesh = clock.run("bake", lambda _: bake_detail(spec, mesh, recon.detail))
     mesh, sizing = clock.run("postprocess", lambda _: postprocess(spec, mesh))
     outputs = clock.run("export", lambda p: write_outputs(spec, mesh, out, p))
     cover = clock.run("cover", lambda _: render_cover(spec, mesh, out))
@@ -129,17 +133,40 @@ def preprocess(spec: TaskSpec) -> dict[str, ViewInput]:
 
 def reconstruct(spec: TaskSpec, views: Mapping[str, ViewInput],
                 progress: Callable[[float], None]) -> Reconstruction:
-    """Run the engine, then reach the requested face count (or quad count)."""
-    engine = get_engine(spec.engine)
-    share = 0.6 if spec.geometry.quad else 0.8
-    recon = engine.reconstruct(views, spec.geometry, lambda f: progress(share * f))
-    mesh = orient_outward(to_face_count(recon.mesh, triangle_target(spec)))
-    if spec.geometry.quad:
-        from meshsmith.blender.remesh import quad_remesh
-
-        mesh = quad_remesh(mesh, spec.geometry.face_target, seed=spec.geometry.seed or 0)
+    """Run the engine, then reach the requested face count (exact triangles, quads, or a
+    smart low-poly mesh fitted to the dense surface, which is kept for the bake), then split
+    it into parts if asked."""
+    geometry = spec.geometry
+    share = 0.6 if geometry.quad or geometry.smart_low_poly else 0.8
+    recon = get_engine(spec.engine).reconstruct(views, geometry, lambda f: progress(share * f))
+    if geometry.smart_low_poly:
+        reference = reference_surface(recon.mesh)
+        recon = Reconstruction(mesh=low_poly(spec, reference), views=recon.views,
+                               detail=reference)
+    else:
+        recon = Reconstruction(mesh=topology(spec, recon.mesh), views=recon.views)
+    if geometry.parts:
+        recon = replace(recon, mesh=segment_parts(recon.mesh))
     progress(1.0)
-    return Reconstruction(mesh=mesh, views=recon.views)
+    return recon
+
+
+def topology(spec: TaskSpec, dense: Mesh) -> Mesh:
+    """``dense`` at the exact triangle count, then remeshed into quads if asked."""
+    mesh = orient_outward(to_face_count(dense, triangle_target(spec)))
+    if not spec.geometry.quad:
+        return mesh
+    from meshsmith.blender.remesh import quad_remesh
+
+    return quad_remesh(mesh, spec.geometry.face_target, seed=spec.geometry.seed or 0)
+
+
+def low_poly(spec: TaskSpec, reference: Mesh) -> Mesh:
+    """Smart low-poly from the reference surface: feature-preserving decimation (or a quad
+    remesh) to the face target, fitted to the reference."""
+    if not spec.geometry.quad:
+        return smart_low_poly(reference, spec.geometry.face_target)
+    return fit_to_surface(topology(spec, reference), reference)
 
 
 #: A quad remesh starts from this many triangles per requested quad: enough detail for
@@ -173,6 +200,16 @@ def texture(spec: TaskSpec, mesh: Mesh, views: Mapping[str, ViewImage]) -> Mesh:
     from meshsmith.texturing import texture_mesh
 
     return texture_mesh(mesh, views, spec.texture)
+
+
+def bake_detail(spec: TaskSpec, mesh: Mesh, detail: Mesh | None) -> Mesh:
+    """Bake the dense surface's normals into the normal map of a low-poly model with UVs
+    and a lit material (an unlit one ignores normal maps)."""
+    if detail is None or not mesh.has_uvs or mesh.material.unlit:
+        return mesh
+    from meshsmith.texturing.normalbake import bake_normal_map
+
+    return bake_normal_map(mesh, detail, spec.texture.size)
 
 
 def postprocess(spec: TaskSpec, mesh: Mesh) -> tuple[Mesh, Sizing]:

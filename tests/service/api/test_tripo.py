@@ -344,11 +344,35 @@ def test_generate_parts_is_incompatible_with_texture_pbr_and_quad(
     assert "generate_parts is not compatible" in _error(_task(client, token, **params), 1004)
 
 
-@pytest.mark.parametrize("params", [
-    {"smart_low_poly": True, "face_limit": 5_000}, {"smart_low_poly": True}])
-def test_options_without_engine_support_yet_are_refused_with_1004(
-        client: httpx.Client, token: str, params: dict[str, Any]) -> None:
-    assert "not supported by this server yet" in _error(_task(client, token, **params), 1004)
+#: The only combination 003 accepts with generate_parts: texture and pbr off, which in turn
+#: needs texture_quality=detailed, which is v3.0 only.
+PARTS = {"generate_parts": True, "texture": False, "pbr": False,
+         "texture_quality": "detailed", "model_version": "v3.0-20250812"}
+
+
+def test_generate_parts_is_a_geometry_only_task_priced_base_plus_parts(
+        client: httpx.Client, store: Store, token: str) -> None:
+    options = _accepted(client, store, token, face_limit=20_000, **PARTS)
+    assert options["parts"] is True and options["texture"] is False
+    assert options["cost"] == 40
+
+
+def test_auto_size_needs_a_textured_model_so_parts_refuse_it(client: httpx.Client,
+                                                            token: str) -> None:
+    r = _task(client, token, face_limit=20_000, auto_size=True, **PARTS)
+    assert "auto_size can only be used with a textured model" in _error(r, 1004)
+
+
+@pytest.mark.parametrize(("params", "faces"), [
+    ({"smart_low_poly": True}, 5_000), ({"smart_low_poly": True, "face_limit": 1_000}, 1_000),
+    ({"smart_low_poly": True, "face_limit": 20_000}, 20_000),
+    ({"smart_low_poly": True, "quad": True}, 10_000),
+    ({"smart_low_poly": True, "quad": True, "face_limit": 500}, 500)])
+def test_smart_low_poly_reaches_the_spec_with_its_face_target(
+        client: httpx.Client, store: Store, token: str, params: dict[str, Any],
+        faces: int) -> None:
+    options = _accepted(client, store, token, **params)
+    assert options["smart_low_poly"] is True and options["faces"] == faces
 
 
 @pytest.mark.parametrize(("params", "want"), [
@@ -382,10 +406,13 @@ def test_output_options_reach_the_spec(client: httpx.Client, store: Store, token
 
 @pytest.mark.parametrize(("params", "cost"), [
     ({}, 30), ({"texture_quality": "detailed"}, 40), ({"geometry_quality": "detailed"}, 50),
-    ({"texture_quality": "detailed", "geometry_quality": "detailed"}, 60)])
+    ({"texture_quality": "detailed", "geometry_quality": "detailed"}, 60),
+    ({"smart_low_poly": True}, 40),
+    ({"smart_low_poly": True, "quad": True, "face_limit": 5_000}, 45)])
 def test_prices_follow_the_tripo_option_table(client: httpx.Client, store: Store, token: str,
                                               params: dict[str, Any], cost: int) -> None:
-    assert _accepted(client, store, token, face_limit=20_000, **params)["cost"] == cost
+    params = {"face_limit": 20_000} | params
+    assert _accepted(client, store, token, **params)["cost"] == cost
 
 
 # --- the golden cycle and a failure ------------------------------------------------------------

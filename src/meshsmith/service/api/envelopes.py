@@ -37,6 +37,7 @@ from meshsmith.errors import (
     NotAnImageError,
     NotFoundError,
     RateLimitError,
+    RemeshError,
     TaskStateError,
     UnknownEndpointError,
     UnsupportedFormatError,
@@ -92,6 +93,7 @@ _TRIPO_CODES: tuple[tuple[type[MeshsmithError], int, int], ...] = (
     (ImageFileTooLargeError, 1004, 400),
     (InputImageError, 1004, 400),
     (InvalidRequestError, 1004, 400),
+    (RemeshError, 2018, 400),  # "the model is too complex to remesh"
 )
 
 

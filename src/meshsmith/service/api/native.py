@@ -46,7 +46,14 @@ class TaskRequest(BaseModel):
 
     views: dict[str, str] = Field(description="slot (front, back, left, right) -> image ref")
     resolution: str = Field("1024", description="512, 1024, 1536 or 1536pro")
-    faces: int | None = Field(None, description="exact face count, even, 500-2,000,000")
+    faces: int | None = Field(None, description="exact face count, even, 500-2,000,000 "
+                              "(quads with quad; 1,000-20,000 with smart_low_poly)")
+    quad: bool = Field(False, description="quad remesh (QuadriFlow): faces counts quads, "
+                       "default 10,000, at most 150,000")
+    smart_low_poly: bool = Field(False, description="feature-preserving low-poly fitted to "
+                                 "the dense surface, its detail baked into a normal map")
+    parts: bool = Field(False, description="split into named parts by shape diameter "
+                        "(geometry only: needs texture=false; not with quad)")
     texture: bool = Field(True, description="false: geometry only")
     pbr: bool = Field(True, description="false: an unlit material (KHR_materials_unlit)")
     model_seed: int | None = Field(None, description="geometry seed (the geometric engine "
@@ -69,7 +76,8 @@ def build_spec(body: TaskRequest) -> TaskSpec:
     return TaskSpec(
         views={slot: Path(slot) for slot in body.views},  # type: ignore[misc]
         geometry=GeometryOptions(resolution=body.resolution, faces=body.faces,  # type: ignore[arg-type]
-                                 seed=body.model_seed),
+                                 seed=body.model_seed, quad=body.quad,
+                                 smart_low_poly=body.smart_low_poly, parts=body.parts),
         texture=TextureOptions(enabled=body.texture, size=body.texture_size,
                                image_format=body.texture_format,  # type: ignore[arg-type]
                                pbr=body.pbr, seed=body.texture_seed),

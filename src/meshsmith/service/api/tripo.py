@@ -61,9 +61,6 @@ MIN_FACE_LIMIT = 500  # the engine's smallest face target
 QUAD_DEFAULT_FACES = 10_000
 #: multiview_to_model's four slots, in Tripo's order (Hitem3D's differs).
 MULTIVIEW_SLOTS = ("front", "left", "back", "right")
-#: Parameters accepted because 003 documents them, whose engine support lands with the
-#: production-assets work; until then a request that turns one on is refused (1004).
-NOT_YET = {"smart_low_poly": "smart low-poly topology", "generate_parts": "part segmentation"}
 WATCH_INTERVAL_S = 0.5
 
 
@@ -242,12 +239,14 @@ def task_spec(body: TripoTask, refs: dict[str, str]) -> TaskSpec:
     check_texture_quality(body)
     faces = face_target(body)
     check_parts(body)
-    check_not_yet(body)
-    detailed = body.texture_quality == "detailed"
+    # Parts are geometry only (the 4K upscale that 003's detailed rule would add is not made)
+    detailed = body.texture_quality == "detailed" and not body.generate_parts
     return TaskSpec(
         views={slot: Path(slot) for slot in refs},  # type: ignore[misc]
         geometry=GeometryOptions(resolution=_resolution(body), faces=faces,
-                                 seed=body.model_seed, quad=body.quad),
+                                 seed=body.model_seed, quad=body.quad,
+                                 smart_low_poly=body.smart_low_poly,
+                                 parts=body.generate_parts),
         texture=TextureOptions(enabled=texture or detailed, size=4096 if detailed else 2048,
                                pbr=pbr, seed=body.texture_seed,
                                alignment=body.texture_alignment),
@@ -275,9 +274,12 @@ def _resolution(body: TripoTask) -> Resolution:
 
 def tripo_cost(body: TripoTask, spec: TaskSpec, svc: Services) -> int:
     """Tripo prices the options as sent: texture=false takes 10 off even where the 4K
-    upscale of 003's detailed rule still delivers a texture (pbr=true overrides it)."""
+    upscale of 003's detailed rule still delivers a texture (pbr=true overrides it). A
+    parts model is geometry only and priced as such (base + parts)."""
     cost = task_cost(spec_to_options(spec), svc.settings.price)
-    return cost - svc.settings.price.texture if not (body.texture or body.pbr) else cost
+    if spec.texture.enabled and not (body.texture or body.pbr):
+        return cost - svc.settings.price.texture
+    return cost
 
 
 def check_version(body: TripoTask) -> None:
@@ -311,6 +313,8 @@ def face_target(body: TripoTask) -> int | None:
         if not lo <= limit <= hi:
             raise InvalidRequestError(f"with smart_low_poly{' and quad' if body.quad else ''}, "
                                       f"face_limit must be {lo:,}-{hi:,}")
+    if limit is None and body.smart_low_poly:  # the low-poly default (5,000 triangles)
+        return None
     cap = FACE_CAPS[(body.model_version, body.geometry_quality)]
     if limit is None:  # "adaptively determined": the grid's default, within the cap
         return min(DEFAULT_FACES[_resolution(body)], cap)
@@ -325,14 +329,6 @@ def check_parts(body: TripoTask) -> None:
     if body.generate_parts and (body.texture or body.pbr or body.quad):
         raise InvalidRequestError("generate_parts is not compatible with texture=true, "
                                   "pbr=true or quad=true; set all three to false")
-
-
-def check_not_yet(body: TripoTask) -> None:
-    asked = [name for name in NOT_YET if getattr(body, name)]
-    if asked:
-        what = ", ".join(f"{name} ({NOT_YET[name]})" for name in asked)
-        raise DialectRuleError(f"not supported by this server yet: {what}", 1004,
-                               suggestion="Leave these options at their defaults.")
 
 
 @router.get("/task/{task_id}")
