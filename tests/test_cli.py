@@ -108,3 +108,29 @@ def test_serve_refuses_to_start_in_production_with_the_default_secret(tmp_path: 
     done = subprocess.run([sys.executable, "-m", "meshsmith.cli", "serve", "--port", "0"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2 and "MESHSMITH_SECRET_KEY" in done.stderr
+
+
+def test_texture_paints_an_existing_mesh_and_keeps_its_geometry(tmp_path: Path) -> None:
+    shape = tmp_path / "duck_shape.obj"
+    made = _run("generate", str(EXAMPLES / "duck.png"), "-o", str(shape), "--resolution", "512",
+                "--faces", "20000", "--no-texture", "-q")
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "duck.glb"
+    result = _run("texture", str(shape), str(EXAMPLES / "duck.png"), "-o", str(out),
+                  "--texture-size", "512", "-q")
+    assert result.returncode == 0, result.stderr
+    before, after = trimesh.load(shape, force="mesh"), trimesh.load(out, force="mesh")
+    assert len(after.faces) == len(before.faces) == 20_000
+    assert abs(after.bounds - before.bounds).max() < 1e-4
+    texture = after.visual.material.baseColorTexture.convert("RGB")
+    assert texture.size == (512, 512)
+    mean = [float(c) for c in Image.Image.getextrema(texture)[0]]  # red channel spans
+    assert mean[1] > 200  # the duck's yellow reached the texture
+
+
+def test_texture_refuses_an_fbx_mesh_with_exit_2_and_code_10033001(tmp_path: Path) -> None:
+    mesh = tmp_path / "model.fbx"
+    mesh.write_bytes(b"Kaydara FBX Binary  \x00")
+    result = _run("texture", str(mesh), str(EXAMPLES / "duck.png"), "-o", str(tmp_path / "o.glb"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error 10033001:") and len(result.stderr.splitlines()) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -133,16 +133,17 @@ def assign_slots(images: list[Path], views: str | None) -> dict[Slot, Path]:
 
 def run_generate(spec: TaskSpec, output: Path, quiet: bool) -> None:
     """Run the pipeline with a progress bar per stage and print a summary."""
-    from meshsmith.pipeline.generate import STAGES, generate
+    from meshsmith.pipeline.generate import RETEXTURE_STAGES, STAGES, generate
 
+    stages = STAGES if spec.source_mesh is None else RETEXTURE_STAGES
     start = time.perf_counter()
     output.parent.mkdir(parents=True, exist_ok=True)
     with Progress(TextColumn("{task.description:<12}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                   console=err, disable=quiet or not err.is_terminal, transient=False) as bars:
         tasks = {s: bars.add_task(s, total=hi - lo, start=False) for s, (lo, hi) in
-                 STAGES.items()}
-        result = generate(spec, output, _progress_updater(bars, tasks, STAGES))
+                 stages.items()}
+        result = generate(spec, output, _progress_updater(bars, tasks, stages))
     s = result.stats
     polygons = f" ({s.polygons:,} polygons)" if s.polygons != s.faces else ""
     out.print(f"wrote {', '.join(str(p) for p in result.files)}: {s.faces:,} faces{polygons}, "
@@ -155,8 +156,46 @@ def run_generate(spec: TaskSpec, output: Path, quiet: bool) -> None:
                   f"{report.compressed_bytes:,} bytes ({report.ratio:.1f}x smaller)")
 
 
+@app.command()
+def texture(
+    mesh: Annotated[Path, typer.Argument(help="the mesh to texture: glb, gltf, obj, ply or stl "
+                                         "(+Y up, front facing +Z)")],
+    images: Annotated[list[Path], typer.Argument(help="1-4 photos: front, back, left, right")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="where to write the model")],
+    views: Annotated[str | None, typer.Option(help="slots of the images, e.g. front,left")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="overrides OUT's extension")] = None,
+    texture_size: Annotated[int, typer.Option(help="texture edge in pixels")] = 2048,
+    texture_format: Annotated[str, typer.Option(help="png or jpeg")] = "png",
+    texture_alignment: Annotated[str, typer.Option(
+        help="geometry (blend views smoothly) or original_image (the front photo wins)")
+    ] = "geometry",
+    no_pbr: Annotated[bool, typer.Option("--no-pbr", help="an unlit material, no PBR maps")
+                      ] = False,
+    autofix: Annotated[bool, typer.Option(help="white balance, contrast, denoise")] = False,
+    compress: Annotated[str | None, typer.Option(help="GLB compression: meshopt or draco")
+                        ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Texture an existing mesh from photos of the object; its geometry is kept as is."""
+    from meshsmith.exporters import format_for_path
+
+    try:
+        spec = TaskSpec(
+            views=assign_slots(images, views), source_mesh=mesh,
+            texture=TextureOptions(size=texture_size, pbr=not no_pbr,
+                                   image_format=texture_format,  # type: ignore[arg-type]
+                                   alignment=texture_alignment),  # type: ignore[arg-type]
+            inputs=InputOptions(autofix=autofix),
+            asset=AssetOptions(compress=compress),  # type: ignore[arg-type]
+            output_format=fmt.lower() if fmt else format_for_path(output))
+        run_generate(spec, output, quiet)
+    except MeshsmithError as exc:
+        _fail(exc)
+
+
 def _progress_updater(bars: Progress, tasks: dict[str, TaskID],
-                      stages: dict[str, tuple[float, float]]) -> Callable[[str, float], None]:
+                      stages: Mapping[str, tuple[float, float]]
+                      ) -> Callable[[str, float], None]:
     def update(stage: str, percent: float) -> None:
         lo, _ = stages[stage]
         bars.start_task(tasks[stage])

@@ -8,7 +8,7 @@ Validation happens here, once, and raises :mod:`meshsmith.errors` types with sta
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -235,6 +235,8 @@ class TaskSpec:
     #: Render a preview PNG (``<stem>_cover.png``) of the finished model; every service
     #: task has one (the dialects' ``rendered_image`` / ``cover_url``).
     cover: bool = False
+    #: Texture this existing mesh instead of reconstructing one (its geometry is kept).
+    source_mesh: Path | None = None
 
     def __post_init__(self) -> None:
         _check_views(self.views)
@@ -244,11 +246,26 @@ class TaskSpec:
         _check_engine(self.engine)
         extras = tuple(f for f in dict.fromkeys(self.extra_formats) if f != self.output_format)
         object.__setattr__(self, "extra_formats", extras)
+        if self.source_mesh is not None:
+            self._check_texturing_only()
         if self.geometry.parts and self.texture.enabled:
             raise InvalidRequestError("parts are geometry only: turn the texture off")
         if self.asset.compress is not None and "glb" not in self.output_formats:
             raise InvalidRequestError(
                 f"compress={self.asset.compress} applies to GLB output; ask for format glb")
+
+    def _check_texturing_only(self) -> None:
+        """Texturing an existing mesh keeps its geometry: shape and placement options do
+        not apply, and the texture must be on."""
+        if not self.texture.enabled:
+            raise InvalidRequestError("texturing an existing mesh needs the texture on")
+        if self.geometry != GeometryOptions():
+            raise InvalidRequestError("resolution, faces, quad, smart_low_poly and parts do "
+                                      "not apply when texturing an existing mesh")
+        placement = replace(self.asset, export_uv=True, compress=None)
+        if placement != AssetOptions():
+            raise InvalidRequestError("orientation, auto size, pivot and scale do not apply "
+                                      "when texturing an existing mesh (its geometry is kept)")
 
     @property
     def output_formats(self) -> tuple[str, ...]:
@@ -315,8 +332,10 @@ def _asset_options(asset: AssetOptions) -> dict[str, Any]:
     }
 
 
-def spec_from_options(views: Mapping[Slot, Path], options: Mapping[str, Any]) -> TaskSpec:
-    """The inverse of :func:`spec_to_options`, given local paths for the views."""
+def spec_from_options(views: Mapping[Slot, Path], options: Mapping[str, Any],
+                      source_mesh: Path | None = None) -> TaskSpec:
+    """The inverse of :func:`spec_to_options`, given local paths for the views (and for the
+    mesh to texture, when the task textures one)."""
     return TaskSpec(
         views=views,
         geometry=GeometryOptions(resolution=options["resolution"], faces=options["faces"],
@@ -335,4 +354,5 @@ def spec_from_options(views: Mapping[Slot, Path], options: Mapping[str, Any]) ->
         extra_formats=tuple(options.get("extra_formats", ())),
         texture_maps=bool(options.get("texture_maps", False)),
         engine=options["engine"],
+        source_mesh=source_mesh,
     )

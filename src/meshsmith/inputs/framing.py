@@ -105,6 +105,13 @@ def frame_cropped(
     return frames
 
 
+def frame_square(rgb: U8, mask: Bool, square: tuple[int, int, int], size: int) -> FramedView:
+    """Cut ``square = (left, top, side)`` (original pixels; may extend past the photo, which
+    is padded with the background colour) and resample it to ``size x size``."""
+    _check_view(rgb, mask)
+    return _crop_square(rgb, mask, square, size, _pad_color(rgb, mask))
+
+
 def mask_bbox(mask: Bool) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` of ``mask``'s True pixels, end-exclusive.
 

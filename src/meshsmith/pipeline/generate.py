@@ -44,6 +44,15 @@ STAGES: dict[str, tuple[float, float]] = {
     "cover": (98.0, 100.0),
 }
 
+#: The stages of texturing an existing mesh (``TaskSpec.source_mesh``).
+RETEXTURE_STAGES: dict[str, tuple[float, float]] = {
+    "preprocess": (0.0, 5.0),
+    "load": (5.0, 12.0),
+    "texture": (12.0, 90.0),
+    "export": (90.0, 98.0),
+    "cover": (98.0, 100.0),
+}
+
 #: Called with (stage name, overall percent in [0, 100]).
 ProgressCallback = Callable[[str, float], None]
 
@@ -99,14 +108,37 @@ class GenerateResult:
 
 def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_progress
              ) -> GenerateResult:
-    """Run the whole data path for one task and write the model to ``out``."""
-    clock = _StageClock(progress)
+    """Run the whole data path for one task and write the model to ``out`` (or, when the
+    spec names a mesh to texture, :func:`retexture` it)."""
+    if spec.source_mesh is not None:
+        return retexture(spec, out, progress)
+    clock = _StageClock(progress, STAGES)
     views = clock.run("preprocess", lambda _: preprocess(spec))
     recon = clock.run("reconstruct", lambda p: reconstruct(spec, views, p))
     shape = clock.run("unwrap", lambda _: unwrap(spec, recon.mesh))
     mesh = clock.run("texture", lambda _: texture(spec, shape, recon.views))
     mesh = clock.run("bake", lambda _: bake_detail(spec, mesh, recon.detail))
     mesh, sizing = clock.run("postprocess", lambda _: postprocess(spec, mesh))
+    return deliver(spec, mesh, sizing, out, clock)
+
+
+def retexture(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_progress
+              ) -> GenerateResult:
+    """Texture ``spec.source_mesh`` from the views: its geometry is delivered unchanged."""
+    from meshsmith.pipeline.retexture import load_mesh, texture_existing
+
+    assert spec.source_mesh is not None
+    source_path = spec.source_mesh
+    clock = _StageClock(progress, RETEXTURE_STAGES)
+    views = clock.run("preprocess", lambda _: preprocess(spec))
+    source = clock.run("load", lambda _: load_mesh(source_path))
+    mesh = clock.run("texture", lambda _: texture_existing(source, views, spec.texture))
+    return deliver(spec, mesh, NOT_SIZED, out, clock)
+
+
+def deliver(spec: TaskSpec, mesh: Mesh, sizing: Sizing, out: Path, clock: _StageClock
+            ) -> GenerateResult:
+    """The last two stages, export and cover, and the run's result."""
     outputs = clock.run("export", lambda p: write_outputs(spec, mesh, out, p))
     cover = clock.run("cover", lambda _: render_cover(spec, mesh, out))
     files = outputs.files + ([cover] if cover else [])
@@ -281,12 +313,14 @@ def mesh_stats(mesh: Mesh, sizing: Sizing | None = None) -> MeshStats:
 class _StageClock:
     """Runs stages in order, timing each and mapping its fraction onto 0-100."""
 
-    def __init__(self, progress: ProgressCallback) -> None:
+    def __init__(self, progress: ProgressCallback,
+                 stages: Mapping[str, tuple[float, float]]) -> None:
         self._progress = progress
+        self._stages = stages
         self.timings: dict[str, float] = {}
 
     def run(self, stage: str, work: Callable[[Callable[[float], None]], T]) -> T:
-        lo, hi = STAGES[stage]
+        lo, hi = self._stages[stage]
         self._progress(stage, lo)
         start = time.perf_counter()
         result = work(lambda f: self._progress(stage, lo + (hi - lo) * min(max(f, 0.0), 1.0)))
