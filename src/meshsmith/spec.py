@@ -259,7 +259,9 @@ class TaskSpec:
         not apply, and the texture must be on."""
         if not self.texture.enabled:
             raise InvalidRequestError("texturing an existing mesh needs the texture on")
-        if self.geometry != GeometryOptions():
+        unshaped = GeometryOptions()
+        if (replace(self.geometry, faces=None, seed=None) != unshaped
+                or self.geometry.face_target != unshaped.face_target):
             raise InvalidRequestError("resolution, faces, quad, smart_low_poly and parts do "
                                       "not apply when texturing an existing mesh")
         placement = replace(self.asset, export_uv=True, compress=None)

@@ -96,3 +96,24 @@ def test_shape_options_do_not_apply_to_an_existing_mesh(photo: Path) -> None:
     with pytest.raises(InvalidRequestError, match="texture on"):
         TaskSpec(views={"front": photo}, source_mesh=Path("m.glb"),
                  texture=TextureOptions(enabled=False))
+
+
+@pytest.mark.parametrize("method", ["meshopt", "draco"])
+def test_reads_a_compressed_glb_as_the_same_mesh(tmp_path: Path, method: str) -> None:
+    from meshsmith.exporters.compress import compress_glb
+
+    plain = _block(tmp_path, 1.0, (0, 0, 0))
+    packed = tmp_path / f"{method}.glb"
+    compress_glb(plain, packed, method)  # type: ignore[arg-type]
+    a, b = load_mesh(plain), load_mesh(packed)
+    assert len(a.faces) == len(b.faces)
+    assert np.allclose(a.vertices.min(0), b.vertices.min(0), atol=1e-3)
+    assert np.allclose(a.vertices.max(0), b.vertices.max(0), atol=1e-3)
+
+
+def test_a_texturing_spec_survives_its_stored_options(photo: Path) -> None:
+    from meshsmith.spec import spec_from_options, spec_to_options
+
+    spec = TaskSpec(views={"front": photo}, source_mesh=Path("m.glb"))
+    again = spec_from_options({"front": photo}, spec_to_options(spec), source_mesh=Path("m.glb"))
+    assert again.source_mesh == Path("m.glb") and again.texture == spec.texture

@@ -115,6 +115,34 @@ def compress_glb(
     return CompressionReport(method, original_bytes, compressed_bytes, time.perf_counter() - start)
 
 
+def decompress_glb(source: Path, target: Path, *, timeout_s: float = TIMEOUT_S) -> None:
+    """Write an uncompressed copy of the (meshopt- or Draco-compressed) GLB ``source`` to
+    ``target``, with glTF Transform (``tools/gltf-transform/decompress.mjs``). Raises
+    :class:`CompressionError` when Node.js or the tool is missing or the file is bad."""
+    tool_path("gltf-transform")  # installed (raises with the install command otherwise)
+    script = tools_dir() / "gltf-transform" / "decompress.mjs"
+    _check_glb(source, target)
+    with _scratch_glb(target) as scratch:
+        _run("gltf-transform", [_node("gltf-transform"), str(script.resolve()), str(source),
+                                str(scratch)], timeout_s)
+        _move_output("gltf-transform", scratch, target)
+
+
+def is_compressed_glb(path: Path) -> bool:
+    """Whether the GLB at ``path`` requires meshopt or Draco decoding (reads its JSON)."""
+    import json
+    import struct
+
+    with path.open("rb") as handle:
+        header = handle.read(20)
+        if len(header) < 20 or header[:4] != GLB_MAGIC:
+            return False
+        length = struct.unpack("<I", header[12:16])[0]
+        document = json.loads(handle.read(length))
+    required = set(document.get("extensionsRequired", []))
+    return bool(required & {"EXT_meshopt_compression", "KHR_draco_mesh_compression"})
+
+
 def _install_hint(name: str) -> str:
     default = Path(__file__).resolve().parents[3] / "tools"
     if tools_dir() == default:

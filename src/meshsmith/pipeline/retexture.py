@@ -16,6 +16,7 @@ the same object from that side gives a misplaced texture; the mesh is not deform
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,7 +41,8 @@ MAX_WIDTH_FILL = 0.95
 
 
 def load_mesh(path: Path) -> Mesh:
-    """The triangles of the mesh file at ``path`` (vertices merged, scene nodes flattened).
+    """The triangles of the mesh file at ``path`` (every face kept, coincident vertices
+    merged, scene nodes flattened).
 
     Raises :class:`MeshInputError` (10033001) for a missing, unreadable, empty, non-finite or
     over-large mesh, or a format other than :data:`MESH_SUFFIXES`.
@@ -52,12 +54,40 @@ def load_mesh(path: Path) -> Mesh:
                              f"one of {', '.join(MESH_SUFFIXES)}")
     if not path.is_file():
         raise MeshInputError(f"no such mesh file: {path}")
+    with tempfile.TemporaryDirectory(prefix="meshsmith-mesh-") as scratch:
+        readable = _readable(path, Path(scratch))
+        try:
+            loaded = trimesh.load(readable, force="mesh", process=False)
+        except Exception as exc:  # trimesh raises many types for bad files
+            raise MeshInputError(f"the mesh could not be read: {exc}") from exc
+    vertices = np.asarray(getattr(loaded, "vertices", np.zeros((0, 3))), np.float32)
+    faces = np.asarray(getattr(loaded, "faces", np.zeros((0, 3))), np.int64)
+    return _checked(*_welded(vertices, faces))
+
+
+def _welded(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices at exactly the same place merged (files split them at UV and normal seams);
+    every face is kept, even one that quantization made degenerate."""
+    if len(vertices) == 0:
+        return vertices, faces.astype(np.int32)
+    unique, inverse = np.unique(vertices, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)[faces].astype(np.int32)
+
+
+def _readable(path: Path, scratch: Path) -> Path:
+    """``path``, or an uncompressed copy in ``scratch`` when it is a meshopt or Draco GLB
+    (which trimesh cannot decode)."""
+    from meshsmith.errors import CompressionError
+    from meshsmith.exporters.compress import decompress_glb, is_compressed_glb
+
+    if path.suffix.lower() != ".glb" or not is_compressed_glb(path):
+        return path
+    plain = scratch / "decompressed.glb"
     try:
-        loaded = trimesh.load(path, force="mesh", process=True)
-    except Exception as exc:  # trimesh raises many types for bad files
-        raise MeshInputError(f"the mesh could not be read: {exc}") from exc
-    return _checked(np.asarray(getattr(loaded, "vertices", np.zeros((0, 3))), np.float32),
-                    np.asarray(getattr(loaded, "faces", np.zeros((0, 3))), np.int32))
+        decompress_glb(path, plain)
+    except CompressionError as exc:
+        raise MeshInputError(f"the compressed GLB could not be decoded: {exc.message}") from exc
+    return plain
 
 
 def _checked(vertices: np.ndarray, faces: np.ndarray) -> Mesh:

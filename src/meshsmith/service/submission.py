@@ -45,6 +45,8 @@ class Submission:
     idempotency_key: str | None = None
     client_request: dict[str, Any] | None = None  # echoed back by the dialect, see models
     cost: int | None = None  # the dialect's own price; None: the shared price table
+    #: Storage key of the mesh a texturing task paints (``spec.source_mesh`` is a placeholder)
+    source_model: str | None = None
 
 
 def request_hash(*parts: str) -> str:
@@ -61,6 +63,8 @@ async def submit(svc: Services, sub: Submission) -> tuple[Task, bool]:
             return earlier, True
     views = await _fetch_inputs(svc, sub)
     options = spec_to_options(sub.spec)
+    if sub.source_model is not None:
+        options["source_model"] = sub.source_model
     new = NewTask(owner_id=sub.owner_id, views=views, options=options,
                   cost=task_cost(options, svc.settings.price) if sub.cost is None else sub.cost,
                   callback_url=sub.callback_url,

@@ -94,7 +94,8 @@ def execute(ctx: WorkerContext, task_id: str, workdir: Path, beat: Heartbeat
     task = ctx.store.get_task(None, task_id)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    spec = spec_from_options(_materialize_views(ctx, task.views, workdir), task.options)
+    spec = spec_from_options(_materialize_views(ctx, task.views, workdir), task.options,
+                             source_mesh=_materialize_source(ctx, task.options, workdir))
     spec = replace(spec, cover=True)  # every task gets a preview image
     out = workdir / "out" / f"model{get_exporter(spec.output_format).extension}"
     out.parent.mkdir()
@@ -125,6 +126,22 @@ def _materialize_views(ctx: WorkerContext, views: dict[str, str], workdir: Path
     uploads = ctx.store.uploads(list(views.values()))
     return {slot: ctx.storage.fetch_to(uploads[uid].storage_key, workdir / f"in_{slot}")
             for slot, uid in views.items()}
+
+
+def _materialize_source(ctx: WorkerContext, options: dict[str, Any], workdir: Path
+                        ) -> Path | None:
+    """The mesh a texturing task paints (``options["source_model"]``, a storage key), or
+    ``None`` for a task that reconstructs its own."""
+    from meshsmith.errors import MeshInputError
+
+    key = options.get("source_model")
+    if key is None:
+        return None
+    try:
+        return ctx.storage.fetch_to(key, workdir / f"source{Path(key).suffix}")
+    except FileNotFoundError:
+        raise MeshInputError("the model to texture is no longer stored (its task's files "
+                             "passed their retention)") from None
 
 
 class Heartbeat:

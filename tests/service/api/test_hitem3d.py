@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+import numpy as np
 import pytest
 import trimesh
 from PIL import Image
@@ -372,7 +373,7 @@ def test_golden_token_submit_query_download_with_callback(
     with server.client(key) as by_key:
         secret = by_key.get("/v1/account").json()["webhook_secret"]
     assert verify(secret, sent, headers["X-Meshsmith-Signature"])
-    _texturing_a_result_is_not_built_yet(client, data["url"])
+    _texture_the_result(client, data["url"], tmp_path)
 
 
 def _wait_for_callback(client: httpx.Client, task_id: str) -> None:
@@ -384,9 +385,20 @@ def _wait_for_callback(client: httpx.Client, task_id: str) -> None:
     raise AssertionError("the callback was not delivered")
 
 
-def _texturing_a_result_is_not_built_yet(client: httpx.Client, mesh_url: str) -> None:
-    r = _submit(client, {**FAST, "request_type": "2", "mesh_url": mesh_url}, [_image()])
-    assert "not supported by this server yet" in _error(r, 10030000)
+def _texture_the_result(client: httpx.Client, mesh_url: str, tmp_path: Path) -> None:
+    """request_type 2 paints the earlier result's mesh: same faces, now textured."""
+    shaping = {"request_type": "2", "mesh_url": mesh_url, "face": "100000"}
+    assert "leave them out" in _error(_submit(client, shaping, [_image()]), 10030000)
+    fields = {"request_type": "2", "mesh_url": mesh_url, "format": "2"}
+    task_id = _submit(client, fields, [_image()]).json()["data"]["task_id"]
+    wait_for(client, task_id, {"success"}, timeout=300)
+    data = _query(client, task_id)["data"]
+    (tmp_path / "painted.glb").write_bytes(client.get(data["url"]).content)
+    painted = trimesh.load(tmp_path / "painted.glb", force="mesh")
+    original = trimesh.load(tmp_path / "m.glb", force="mesh")
+    assert len(painted.faces) == len(original.faces) == 100_000
+    assert np.allclose(painted.bounds, original.bounds, atol=1e-4)
+    assert painted.visual.material.baseColorTexture is not None
 
 
 def test_a_failed_generation_reports_50010001_and_is_refunded(client: httpx.Client) -> None:

@@ -305,7 +305,10 @@ def test_access_token_exchanged_for_a_key_authenticates(server: Server, key: str
     ({"views": {"front": "x"}, "format": "dwg"}, 10021003),
     ({"views": {"back": "x"}}, 10021004),
     ({"views": {"front": "x"}, "engine": "magic"}, 10021005),
-    ({"views": {"front": "x"}, "quad": True}, 10020001),
+    ({"views": {"front": "x"}, "quad": True, "parts": True, "texture": False}, 10020001),
+    ({"views": {"front": "x"}, "parts": True}, 10020001),
+    ({"views": {"front": "x"}, "smart_low_poly": True, "faces": 30_000}, 10021002),
+    ({"views": {"front": "x"}, "bogus": True}, 10020001),
     ({"views": {"front": "x"}, "texture_size": 3000}, 10020001),
     ({"views": {"front": "no-such-token"}}, 10031010),
 ])

@@ -141,7 +141,6 @@ def test_rate_limit_is_2000_with_http_429(server: Server) -> None:
 @pytest.mark.parametrize("body", [
     {"type": "text_to_model", "prompt": "a duck"},
     {"type": "refine_model", "draft_model_task_id": "x"},
-    {"type": "texture_model", "original_model_task_id": "x"},
     {"type": "convert_model", "original_model_task_id": "x", "format": "FBX"},
     {"prompt": "no type at all"}])
 def test_unsupported_task_types_are_2002_whatever_their_parameters(
@@ -439,6 +438,46 @@ def test_golden_upload_task_poll_download_cycle(client: httpx.Client, token: str
     assert "EXT_meshopt_compression" in decoded["extensionsUsed"]
     assert sum(len(p["triangles"]) for p in decoded["primitives"]) == 20_000
     assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before - 30
+    _texture_the_result(client, task_id, tmp_path)
+
+
+def _texture_the_result(client: httpx.Client, source_id: str, tmp_path: Path) -> None:
+    """texture_model paints the finished task's (meshopt) model again: same triangles, a
+    new texture, charged 10."""
+    before = client.get(f"{API}/user/balance").json()["data"]["balance"]
+    body = {"type": "texture_model", "original_model_task_id": source_id,
+            "texture_alignment": "geometry"}
+    task_id = client.post(f"{API}/task", json=body).json()["data"]["task_id"]
+    wait_for(client, task_id, {"success"}, timeout=300)
+    data = client.get(f"{API}/task/{task_id}").json()["data"]
+    assert data["type"] == "texture_model" and data["status"] == "success"
+    (tmp_path / "painted.glb").write_bytes(client.get(data["output"]["model"]).content)
+    decoded = decode_with_gltf_transform(tmp_path / "painted.glb")
+    # gltfpack drops the few triangles the source's 14-bit quantization made degenerate
+    assert 19_900 <= sum(len(p["triangles"]) for p in decoded["primitives"]) <= 20_000
+    assert all(p["texture"] is not None for p in decoded["primitives"])
+    assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before - 10
+
+
+def test_texture_model_refuses_unknown_foreign_and_unfinished_sources(
+        server: Server, client: httpx.Client, token: str) -> None:
+    body = {"type": "texture_model", "original_model_task_id": "no-such-task"}
+    assert "not one of your tasks" in _error(client.post(f"{API}/task", json=body), 2006)
+    queued = _task(client, token, face_limit=20_000).json()["data"]["task_id"]
+    body["original_model_task_id"] = queued
+    assert "still" in _error(client.post(f"{API}/task", json=body), 2007)
+    with server.client(server.create_key(1000)) as other:
+        _error(other.post(f"{API}/task", json=body), 2006)
+    client.post(f"/v1/tasks/{queued}/cancel")
+    assert "cancelled" in _error(client.post(f"{API}/task", json=body), 2006)
+
+
+@pytest.mark.parametrize("extra", [{"text_prompt": "gold"}, {"texture": False, "pbr": False},
+                                   {"texture_quality": "ultra"}])
+def test_texture_model_refuses_what_it_does_not_make_with_1004(
+        client: httpx.Client, extra: dict[str, Any]) -> None:
+    body = {"type": "texture_model", "original_model_task_id": "x"} | extra
+    _error(client.post(f"{API}/task", json=body), 1004)
 
 
 def test_a_failed_task_reports_its_error_and_is_not_charged(client: httpx.Client) -> None:

@@ -16,7 +16,7 @@ import binascii
 import json
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,6 +27,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from meshsmith.errors import AuthenticationError, DialectRuleError, MeshsmithError
 from meshsmith.exporters import EXPORTERS
+from meshsmith.pipeline.retexture import MESH_SUFFIXES
 from meshsmith.service import states
 from meshsmith.service.api.deps import KeyDep, ServicesDep
 from meshsmith.service.api.native import owned_view
@@ -174,13 +175,15 @@ async def submit_task(request: Request, svc: ServicesDep, key: KeyDep) -> JSONRe
         rule = check_form(form)
         files = image_files(raw.getlist("images"), raw.getlist("multi_images"),
                             form.multi_images_bit)
+        source = None
         if form.request_type == 2:
-            await to_thread.run_sync(check_mesh_url, svc, key.id, form.mesh_url)
+            source = await to_thread.run_sync(check_mesh_url, svc, key.id, form.mesh_url)
         if form.callback_url is not None:
             await check_callback(svc, form.callback_url)
         spec = task_spec(form, rule, files)
         refs = await to_thread.run_sync(store_files, svc, key.id, files)
     sub = Submission(owner_id=key.id, spec=spec, refs=refs, callback_url=form.callback_url,
+                     source_model=source,
                      request_hash=request_hash(json.dumps(form.__dict__), *refs.values()),
                      client_request={"webhook": WEBHOOK, "model": form.model,
                                      "format": FORMATS[form.format]})
@@ -299,8 +302,9 @@ def view_slots(bits: str | None, count: int) -> list[str]:
     return slots
 
 
-def check_mesh_url(svc: Services, owner_id: str, mesh_url: str | None) -> None:
-    """Type 2 needs ``mesh_url``: a download link of one of this key's results."""
+def check_mesh_url(svc: Services, owner_id: str, mesh_url: str | None) -> str:
+    """Type 2 needs ``mesh_url``: a download link of one of this key's results, a model
+    Meshsmith can read back (not FBX). Returns the model's storage key."""
     if not mesh_url:
         raise reject(10031011, "request_type 2 needs mesh_url (a model from an earlier task)")
     try:
@@ -314,11 +318,15 @@ def check_mesh_url(svc: Services, owner_id: str, mesh_url: str | None) -> None:
     models = (task.outputs or {}).get("model", {}).values()
     if task.owner_id != owner_id or not prefix.endswith("/v1/files") or name not in models:
         raise reject(10031012, "mesh_url is not a model of one of this key's results")
-    raise reject(10030000, "request_type 2 (texturing an existing mesh) is not supported by "
-                           "this server yet; use request_type 3")
+    if PurePosixPath(name).suffix.lower() not in MESH_SUFFIXES:
+        raise reject(10031012, f"mesh_url is a {PurePosixPath(name).suffix} model; texturing "
+                               f"reads {', '.join(MESH_SUFFIXES)} (use format 1, 2 or 3)")
+    return f"tasks/{task.id}/{name}"
 
 
 def task_spec(form: SubmitForm, rule: ModelRule, files: dict[str, UploadFile]) -> TaskSpec:
+    if form.request_type == 2:
+        return texture_spec(form, rule, files)
     resolution: Resolution = rule.default if form.resolution is None \
         else form.resolution  # type: ignore[assignment]
     faces = form.face if form.face is not None else DEFAULT_FACES[resolution]
@@ -326,6 +334,20 @@ def task_spec(form: SubmitForm, rule: ModelRule, files: dict[str, UploadFile]) -
         views={slot: Path(slot) for slot in files},  # type: ignore[misc]
         geometry=GeometryOptions(resolution=resolution, faces=faces - faces % 2),
         texture=TextureOptions(enabled=form.request_type == 3),
+        inputs=InputOptions(preset="portrait" if rule.portrait else "object"),
+        output_format=FORMATS[form.format])
+
+
+def texture_spec(form: SubmitForm, rule: ModelRule, files: dict[str, UploadFile]
+                 ) -> TaskSpec:
+    """Type 2 paints the mesh of ``mesh_url`` and keeps its geometry, so ``resolution`` and
+    ``face`` (which shape a new mesh) are refused rather than ignored."""
+    if form.resolution is not None or form.face is not None:
+        raise reject(10030000, "resolution and face shape a new mesh; request_type 2 keeps "
+                               "the mesh of mesh_url, so leave them out")
+    return TaskSpec(
+        views={slot: Path(slot) for slot in files},  # type: ignore[misc]
+        source_mesh=Path("source"),
         inputs=InputOptions(preset="portrait" if rule.portrait else "object"),
         output_format=FORMATS[form.format])
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
@@ -26,8 +26,10 @@ from meshsmith.errors import (
     DialectRuleError,
     InvalidRequestError,
     MeshsmithError,
+    NotFoundError,
     error_for_code,
 )
+from meshsmith.pipeline.retexture import MESH_SUFFIXES
 from meshsmith.service import states
 from meshsmith.service.api.deps import KeyDep, ServicesDep
 from meshsmith.service.api.envelopes import TRIPO_PREFIX, tripo_code
@@ -157,26 +159,30 @@ async def create_task(svc: ServicesDep, key: KeyDep,
                       raw: Annotated[dict[str, Any], Body()]) -> JSONResponse:
     """Create an ``image_to_model`` or ``multiview_to_model`` task -> ``{task_id}``. The
     type is checked first, so another type's parameters get 2002, not "extra input"."""
-    body = parse_task(raw)
-    refs = task_images(body)
-    spec = task_spec(body, refs)
-    sub = Submission(owner_id=key.id, spec=spec, refs=refs, cost=tripo_cost(body, spec, svc),
-                     request_hash=request_hash(body.model_dump_json()),
-                     client_request={"type": body.type,
-                                     "input": body.model_dump(exclude_none=True,
-                                                              exclude={"images"})})
+    if raw.get("type") == "texture_model":
+        sub = await to_thread.run_sync(texture_submission, svc, key.id, raw)
+    else:
+        body = parse_task(raw)
+        refs = task_images(body)
+        spec = task_spec(body, refs)
+        sub = Submission(owner_id=key.id, spec=spec, refs=refs,
+                         cost=tripo_cost(body, spec, svc),
+                         request_hash=request_hash(body.model_dump_json()),
+                         client_request={"type": body.type,
+                                         "input": body.model_dump(exclude_none=True,
+                                                                  exclude={"images"})})
     task, _ = await submit(svc, sub)
     return ok({"task_id": task.id})
 
 
-TASK_TYPES = ("image_to_model", "multiview_to_model")
+TASK_TYPES = ("image_to_model", "multiview_to_model", "texture_model")
 
 
 def parse_task(raw: dict[str, Any]) -> TripoTask:
     """The task type (2002 when not one this server runs), then its parameters."""
     task_type = raw.get("type")
     if task_type not in TASK_TYPES:
-        later = " yet" if task_type in ("texture_model", "convert_model") else ""
+        later = " yet" if task_type == "convert_model" else ""
         raise DialectRuleError(f"task type {task_type!r} is not supported{later}", 2002,
                                suggestion=f"Use one of: {', '.join(TASK_TYPES)}.")
     try:
@@ -329,6 +335,73 @@ def check_parts(body: TripoTask) -> None:
     if body.generate_parts and (body.texture or body.pbr or body.quad):
         raise InvalidRequestError("generate_parts is not compatible with texture=true, "
                                   "pbr=true or quad=true; set all three to false")
+
+
+class TripoTextureTask(BaseModel):
+    """``POST /task`` with ``type: texture_model``: paint an earlier task's model again from
+    that task's own photos. Tripo's prompt, style, part and bake fields are not offered."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["texture_model"]
+    original_model_task_id: str
+    texture: bool = True
+    pbr: bool = True
+    texture_seed: int | None = None
+    texture_quality: Literal["standard", "detailed"] = "standard"
+    texture_alignment: Literal["original_image", "geometry"] = "original_image"
+    compress: Literal["geometry"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+def texture_submission(svc: Services, owner_id: str, raw: dict[str, Any]) -> Submission:
+    """A texture_model request as a texturing task over its source task's model and
+    photos; priced as Tripo's texture step (texture, +detailed)."""
+    try:
+        body = TripoTextureTask.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    if not (body.texture or body.pbr):
+        raise InvalidRequestError("texture_model with texture=false and pbr=false makes nothing")
+    source, model = source_model(svc, owner_id, body.original_model_task_id)
+    detailed = body.texture_quality == "detailed"
+    spec = TaskSpec(
+        views={slot: Path(slot) for slot in source.views},  # type: ignore[misc]
+        source_mesh=Path("source"),
+        texture=TextureOptions(size=4096 if detailed else 2048, pbr=body.pbr,
+                               seed=body.texture_seed, alignment=body.texture_alignment),
+        asset=AssetOptions(compress="draco" if body.compress == "geometry" else "meshopt"))
+    prices = svc.settings.price
+    return Submission(owner_id=owner_id, spec=spec, refs=dict(source.views),
+                      source_model=f"tasks/{source.id}/{model}",
+                      cost=prices.texture + (prices.detailed_texture if detailed else 0),
+                      request_hash=request_hash(body.model_dump_json()),
+                      client_request={"type": body.type,
+                                      "input": body.model_dump(exclude_none=True)})
+
+
+def source_model(svc: Services, owner_id: str, task_id: str) -> tuple[Task, str]:
+    """The source task (this key's, finished) and its model's file name: 2006 for a task
+    that cannot be textured, 2007 for one that has not finished."""
+    try:
+        source = svc.store.get_task(owner_id, task_id)
+    except NotFoundError:
+        raise DialectRuleError(f"original_model_task_id {task_id!r} is not one of your "
+                               "tasks", 2006) from None
+    if source.status in states.ACTIVE:
+        raise DialectRuleError(f"the original task is still {source.status}; texture it "
+                               "once it has succeeded", 2007)
+    model = model_file(source) if source.status == states.SUCCESS else None
+    if model is None or PurePosixPath(model).suffix not in MESH_SUFFIXES:
+        reason = "its model is an FBX" if model else f"it is {source.status}"
+        raise DialectRuleError(f"the original task cannot be textured: {reason}", 2006,
+                               suggestion="Use a successful image_to_model or "
+                                          "multiview_to_model task with a GLB model.")
+    return source, model
 
 
 @router.get("/task/{task_id}")
