@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from meshsmith._arrays import pair_keys
-from meshsmith.errors import ReconstructionError
+from meshsmith.errors import UnreachableFaceTargetError
 from meshsmith.mesh import Mesh
 from meshsmith.pipeline.clean import (
     compact,
@@ -28,7 +28,8 @@ def to_face_count(mesh: Mesh, target: int) -> Mesh:
     only the largest connected piece (no floating fragments).
 
     A closed triangle mesh always has an even face count, so ``target`` must be even.
-    Raises :class:`ReconstructionError` if decimation would open the surface.
+    Raises :class:`UnreachableFaceTargetError` (10062002) when decimation stalls above the
+    target or would open the surface.
     """
     work = mesh
     if len(work.faces) < target:
@@ -42,7 +43,10 @@ def to_face_count(mesh: Mesh, target: int) -> Mesh:
     if len(work.faces) < target:
         work = _refine_to(work, target)
     if len(work.faces) != target:
-        raise ReconstructionError(f"could not reach {target:,} faces (got {len(work.faces):,})")
+        raise UnreachableFaceTargetError(
+            f"could not reach {target:,} faces with a closed surface (stalled at "
+            f"{len(work.faces):,}); ask for more faces, or use smart low-poly, whose "
+            "decimation keeps thin parts")
     return work
 
 
@@ -76,7 +80,8 @@ def _simplify(mesh: Mesh, target: int) -> Mesh:
                material=mesh.material)
     out = largest_component(make_manifold(drop_degenerate(out)))
     if not is_watertight(out):
-        raise ReconstructionError("decimation broke the surface; try a larger face target")
+        raise UnreachableFaceTargetError(
+            "decimation to this face count broke the surface; ask for more faces")
     return out
 
 

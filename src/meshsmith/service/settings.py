@@ -34,6 +34,8 @@ class PriceTable(BaseSettings):
     quad: int = Field(5, ge=0)
     smart_low_poly: int = Field(10, ge=0)
     parts: int = Field(20, ge=0)
+    #: Tripo's convert_model: writing an earlier model in another format or shape.
+    convert: int = Field(5, ge=0)
 
 
 class Settings(BaseSettings):

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+import trimesh
 from PIL import Image
 from tests.exporters.readers import decode_with_gltf_transform
 from tests.service.server import Server, running, wait_for
@@ -141,7 +142,6 @@ def test_rate_limit_is_2000_with_http_429(server: Server) -> None:
 @pytest.mark.parametrize("body", [
     {"type": "text_to_model", "prompt": "a duck"},
     {"type": "refine_model", "draft_model_task_id": "x"},
-    {"type": "convert_model", "original_model_task_id": "x", "format": "FBX"},
     {"prompt": "no type at all"}])
 def test_unsupported_task_types_are_2002_whatever_their_parameters(
         client: httpx.Client, body: dict[str, Any]) -> None:
@@ -439,6 +439,7 @@ def test_golden_upload_task_poll_download_cycle(client: httpx.Client, token: str
     assert sum(len(p["triangles"]) for p in decoded["primitives"]) == 20_000
     assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before - 30
     _texture_the_result(client, task_id, tmp_path)
+    _convert_the_result(client, task_id, tmp_path)
 
 
 def _texture_the_result(client: httpx.Client, source_id: str, tmp_path: Path) -> None:
@@ -457,6 +458,55 @@ def _texture_the_result(client: httpx.Client, source_id: str, tmp_path: Path) ->
     assert 19_900 <= sum(len(p["triangles"]) for p in decoded["primitives"]) <= 20_000
     assert all(p["texture"] is not None for p in decoded["primitives"])
     assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before - 10
+
+
+def _convert_the_result(client: httpx.Client, source_id: str, tmp_path: Path) -> None:
+    """convert_model writes the same model as an OBJ with a 1024² JPEG texture, charged 5."""
+    before = client.get(f"{API}/user/balance").json()["data"]["balance"]
+    body = {"type": "convert_model", "original_model_task_id": source_id, "format": "OBJ",
+            "texture_size": 1024, "pivot_to_center_bottom": True}
+    task_id = client.post(f"{API}/task", json=body).json()["data"]["task_id"]
+    wait_for(client, task_id, {"success"}, timeout=300)
+    data = client.get(f"{API}/task/{task_id}").json()["data"]
+    assert data["type"] == "convert_model"
+    model = client.get(data["output"]["model"])
+    assert model.status_code == 200 and data["output"]["model"].split("?")[0].endswith(".obj")
+    files = client.get(f"/v1/tasks/{task_id}").json()["outputs"]["files"]
+    for name, url in files.items():
+        (tmp_path / name).write_bytes(client.get(url).content)
+    texture = next(n for n in files if n.endswith((".jpg", ".jpeg")))
+    assert Image.open(tmp_path / texture).size == (1024, 1024)
+    obj = trimesh.load(tmp_path / next(n for n in files if n.endswith(".obj")), force="mesh")
+    assert len(obj.faces) == 20_000 and abs(obj.bounds[0][1]) < 1e-4  # pivot at the bottom
+    assert client.get(f"{API}/user/balance").json()["data"]["balance"] == before - 5
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    ({"format": "DWG"}, "format"), ({"format": "OBJ", "texture_format": "TIFF"}, "texture"),
+    ({"format": "OBJ", "with_animation": True}, "with_animation"),
+    ({"format": "OBJ", "texture_size": 3000}, "texture_size")])
+def test_convert_model_refuses_what_it_does_not_make_with_1004(
+        client: httpx.Client, extra: dict[str, Any], fragment: str) -> None:
+    body = {"type": "convert_model", "original_model_task_id": "x"} | extra
+    assert fragment in _error(client.post(f"{API}/task", json=body), 1004)
+
+
+def test_convert_model_options_reach_the_spec(client: httpx.Client, store: Store,
+                                              token: str) -> None:
+    source = _task(client, token, face_limit=20_000).json()["data"]["task_id"]
+    wait_for(client, source, {"success"}, timeout=300)
+    body = {"type": "convert_model", "original_model_task_id": source, "format": "FBX",
+            "quad": True, "face_limit": 3_000, "texture_format": "PNG", "scale_factor": 2.5}
+    r = client.post(f"{API}/task", json=body)
+    assert r.status_code == 200, r.text
+    task_id = r.json()["data"]["task_id"]
+    client.post(f"/v1/tasks/{task_id}/cancel")
+    task = store.get_task(None, task_id)
+    assert {k: task.options[k] for k in ("format", "quad", "faces", "texture_format",
+                                         "texture_size", "scale_factor", "compress")} == {
+        "format": "fbx", "quad": True, "faces": 3_000, "texture_format": "png",
+        "texture_size": 4096, "scale_factor": 2.5, "compress": None}
+    assert task.cost == 10 and task.views == store.get_task(None, source).views
 
 
 def test_texture_model_refuses_unknown_foreign_and_unfinished_sources(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -161,6 +162,8 @@ async def create_task(svc: ServicesDep, key: KeyDep,
     type is checked first, so another type's parameters get 2002, not "extra input"."""
     if raw.get("type") == "texture_model":
         sub = await to_thread.run_sync(texture_submission, svc, key.id, raw)
+    elif raw.get("type") == "convert_model":
+        sub = await to_thread.run_sync(convert_submission, svc, key.id, raw)
     else:
         body = parse_task(raw)
         refs = task_images(body)
@@ -175,15 +178,14 @@ async def create_task(svc: ServicesDep, key: KeyDep,
     return ok({"task_id": task.id})
 
 
-TASK_TYPES = ("image_to_model", "multiview_to_model", "texture_model")
+TASK_TYPES = ("image_to_model", "multiview_to_model", "texture_model", "convert_model")
 
 
 def parse_task(raw: dict[str, Any]) -> TripoTask:
     """The task type (2002 when not one this server runs), then its parameters."""
     task_type = raw.get("type")
     if task_type not in TASK_TYPES:
-        later = " yet" if task_type == "convert_model" else ""
-        raise DialectRuleError(f"task type {task_type!r} is not supported{later}", 2002,
+        raise DialectRuleError(f"task type {task_type!r} is not supported", 2002,
                                suggestion=f"Use one of: {', '.join(TASK_TYPES)}.")
     try:
         return TripoTask.model_validate(raw)
@@ -382,6 +384,76 @@ def texture_submission(svc: Services, owner_id: str, raw: dict[str, Any]) -> Sub
                       request_hash=request_hash(body.model_dump_json()),
                       client_request={"type": body.type,
                                       "input": body.model_dump(exclude_none=True)})
+
+
+#: convert_model's formats (Tripo's names) and the exporters that write them.
+CONVERT_FORMATS = {"GLTF": "glb", "USDZ": "usdz", "FBX": "fbx", "OBJ": "obj", "STL": "stl",
+                   "3MF": "3mf"}
+
+
+class TripoConvertTask(BaseModel):
+    """``POST /task`` with ``type: convert_model``: an earlier model in another format, face
+    count, topology, texture size or placement. Tripo's animation, symmetry, bottom
+    flattening, UV packing, baking and orientation fields are not offered."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["convert_model"]
+    original_model_task_id: str
+    format: Literal["GLTF", "USDZ", "FBX", "OBJ", "STL", "3MF"]
+    quad: bool = False
+    face_limit: int | None = Field(None, ge=1)
+    texture_size: Literal[512, 1024, 2048, 4096] = 4096
+    texture_format: Literal["JPEG", "PNG"] = "JPEG"
+    pivot_to_center_bottom: bool = False
+    scale_factor: float = Field(1.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+def convert_submission(svc: Services, owner_id: str, raw: dict[str, Any]) -> Submission:
+    """A convert_model request as a task that derives the source's model again from the
+    source's photos and options (the geometric engine is deterministic, so the shape is the
+    source's) and writes it with the convert options."""
+    try:
+        body = TripoConvertTask.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    source, _ = source_model(svc, owner_id, body.original_model_task_id)
+    if "source_model" in source.options:
+        raise DialectRuleError("convert_model takes an image_to_model or multiview_to_model "
+                               "task; convert the task that made the geometry", 2006)
+    spec = converted_spec(source, body)
+    prices = svc.settings.price
+    return Submission(owner_id=owner_id, spec=spec, refs=dict(source.views),
+                      cost=prices.convert + (prices.quad if body.quad else 0),
+                      request_hash=request_hash(body.model_dump_json()),
+                      client_request={"type": body.type,
+                                      "input": body.model_dump(exclude_none=True)})
+
+
+def converted_spec(source: Task, body: TripoConvertTask) -> TaskSpec:
+    """The source's spec with the convert options: format, face count (the source's unless
+    ``face_limit``), quads, texture size and format, pivot and scale; uncompressed."""
+    from meshsmith.spec import spec_from_options
+
+    base = spec_from_options({slot: Path(slot) for slot in source.views},  # type: ignore[misc]
+                             source.options)
+    faces = body.face_limit if body.face_limit is not None else (
+        None if body.quad else base.geometry.face_target)
+    if faces is not None and not body.quad:
+        faces -= faces % 2
+    geometry = replace(base.geometry, faces=faces, quad=body.quad or base.geometry.quad)
+    texture = replace(base.texture, size=body.texture_size,
+                      image_format="jpeg" if body.texture_format == "JPEG" else "png")
+    asset = replace(base.asset, pivot_to_center_bottom=body.pivot_to_center_bottom,
+                    scale_factor=body.scale_factor, compress=None)
+    return replace(base, geometry=geometry, texture=texture, asset=asset,
+                   output_format=CONVERT_FORMATS[body.format], extra_formats=(),
+                   texture_maps=False)
 
 
 def source_model(svc: Services, owner_id: str, task_id: str) -> tuple[Task, str]:
