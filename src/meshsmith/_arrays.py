@@ -30,3 +30,9 @@ def isin_ints(values: NDArray[np.integer], pool: NDArray[np.integer]) -> NDArray
 def pair_keys(a: NDArray[np.integer], b: NDArray[np.integer], n: int) -> NDArray[np.int64]:
     """One int64 key per (a, b) pair with 0 <= b < n."""
     return a.astype(np.int64) * n + b.astype(np.int64)
+
+
+def unit_rows(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``v`` (..., 3) with every row scaled to length 1; zero rows stay zero."""
+    length = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, length, out=np.zeros_like(v), where=length > 1e-12)

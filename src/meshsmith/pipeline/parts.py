@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from meshsmith._arrays import unit_rows
 from meshsmith.mesh import Mesh
 
 #: Faces of the proxy the segmentation runs on (labels are carried back to every face).
@@ -70,7 +71,7 @@ def shape_diameter(mesh: Mesh, rays: int = SDF_RAYS) -> NDArray[np.float64]:
 
     tri = mesh.vertices.astype(np.float64)[mesh.faces]
     centre = tri.mean(axis=1)
-    normal = _unit(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
+    normal = unit_rows(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
     dirs = _cone(-normal, rays, np.radians(SDF_CONE_DEG))  # (F, R, 3)
     eps = 1e-5 * float(np.linalg.norm(np.ptp(mesh.vertices, axis=0)))
     origins = np.repeat(centre - eps * normal, rays, axis=0)
@@ -106,7 +107,7 @@ def _cone(axis: NDArray[np.float64], count: int, half_angle: float) -> NDArray[n
     local = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi),
                       np.cos(theta)], axis=1)  # (count, 3) around +Z
     helper = np.where(np.abs(axis[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
-    u = _unit(np.cross(axis, helper))
+    u = unit_rows(np.cross(axis, helper))
     v = np.cross(axis, u)
     return (local[None, :, :1] * u[:, None] + local[None, :, 1:2] * v[:, None]
             + local[None, :, 2:] * axis[:, None])
@@ -305,7 +306,3 @@ def _face_areas(mesh: Mesh) -> NDArray[np.float64]:
     tri = mesh.vertices.astype(np.float64)[mesh.faces]
     return 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
 
-
-def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
-    length = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.divide(v, length, out=np.zeros_like(v), where=length > 1e-12)

@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
+from meshsmith._arrays import unit_rows
 from meshsmith.mesh import ByteArray, Mesh
 
 #: How far from the low-poly surface the reference is searched, as a fraction of the
@@ -69,9 +70,9 @@ def _texel_frames(mesh: Mesh, face: NDArray[np.int32], bary: NDArray[np.float32]
     corners = faces[face]  # (N, 3): split faces keep the mesh's face order
     w = bary.astype(np.float64)[:, :, None]
     point = (positions.astype(np.float64)[corners] * w).sum(axis=1)
-    normal = _unit((normals.astype(np.float64)[corners] * w).sum(axis=1))
+    normal = unit_rows((normals.astype(np.float64)[corners] * w).sum(axis=1))
     tangent = (tangents[:, :3].astype(np.float64)[corners] * w).sum(axis=1)
-    tangent = _unit(tangent - normal * np.einsum("ij,ij->i", normal, tangent)[:, None])
+    tangent = unit_rows(tangent - normal * np.einsum("ij,ij->i", normal, tangent)[:, None])
     sign = np.where((tangents[:, 3][corners] * bary).sum(axis=1) < 0, -1.0, 1.0)
     return _Frame(point, normal, tangent, sign[:, None] * np.cross(normal, tangent))
 
@@ -97,7 +98,7 @@ def _reference_normals(reference: Mesh, frame: _Frame, distance: float
     weights = barycentric(corners, points)
     ref_normals = vertex_normals(reference.vertices, reference.faces).astype(np.float64)
     per_corner = ref_normals[reference.faces[hit[rays]]]
-    result[rays] = _unit((per_corner * np.clip(weights, 0, 1)[:, :, None]).sum(axis=1))
+    result[rays] = unit_rows((per_corner * np.clip(weights, 0, 1)[:, :, None]).sum(axis=1))
     return result
 
 
@@ -129,7 +130,7 @@ def _to_tangent_space(normals: NDArray[np.float64], frame: _Frame) -> NDArray[np
     local = np.stack([np.einsum("ij,ij->i", normals, axis)
                       for axis in (frame.tangent, frame.bitangent, frame.normal)], axis=1)
     local[:, 2] = np.maximum(local[:, 2], 0.05)  # a normal map never points below the face
-    return _unit(local)
+    return unit_rows(local)
 
 
 def whiteout(base: ByteArray, detail: ByteArray) -> ByteArray:
@@ -138,7 +139,7 @@ def whiteout(base: ByteArray, detail: ByteArray) -> ByteArray:
     a = base.astype(np.float64) / 127.5 - 1.0
     b = detail.astype(np.float64) / 127.5 - 1.0
     mixed = np.stack([a[..., 0] + b[..., 0], a[..., 1] + b[..., 1], a[..., 2] * b[..., 2]], -1)
-    return _encode(_unit(mixed.reshape(-1, 3))).reshape(base.shape)
+    return _encode(unit_rows(mixed.reshape(-1, 3))).reshape(base.shape)
 
 
 def _resized(image: ByteArray, size: int) -> ByteArray:
@@ -152,10 +153,6 @@ def _resized(image: ByteArray, size: int) -> ByteArray:
 def _encode(unit: NDArray[np.float64]) -> ByteArray:
     return np.clip(np.rint((unit + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
-
-def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
-    length = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.divide(v, length, out=np.zeros_like(v), where=length > 1e-12)
 
 
 def _search_distance(mesh: Mesh) -> float:

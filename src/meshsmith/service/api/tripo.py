@@ -78,12 +78,21 @@ class TripoFile(BaseModel):
     object: dict[str, str] | None = None
 
 
-class TripoTask(BaseModel):
+class _TripoBody(BaseModel):
+    """A task body: strict types, unknown fields refused, an explicit ``null`` = default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+class TripoTask(_TripoBody):
     """``POST /task``; fields are 003's, defaults are 003's. Types are strict (``"yes"`` is
     not a bool), and an explicit ``null`` means the default, as the official SDK sends
     ``null`` for an argument a caller set to None."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: str
     file: TripoFile | None = None
@@ -108,11 +117,6 @@ class TripoTask(BaseModel):
     generate_parts: bool = False
     export_uv: bool = True
     enable_image_autofix: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_means_default(cls, data: Any) -> Any:
-        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -339,11 +343,9 @@ def check_parts(body: TripoTask) -> None:
                                   "pbr=true or quad=true; set all three to false")
 
 
-class TripoTextureTask(BaseModel):
+class TripoTextureTask(_TripoBody):
     """``POST /task`` with ``type: texture_model``: paint an earlier task's model again from
     that task's own photos. Tripo's prompt, style, part and bake fields are not offered."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["texture_model"]
     original_model_task_id: str
@@ -353,11 +355,6 @@ class TripoTextureTask(BaseModel):
     texture_quality: Literal["standard", "detailed"] = "standard"
     texture_alignment: Literal["original_image", "geometry"] = "original_image"
     compress: Literal["geometry"] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_means_default(cls, data: Any) -> Any:
-        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
 
 
 def texture_submission(svc: Services, owner_id: str, raw: dict[str, Any]) -> Submission:
@@ -391,12 +388,10 @@ CONVERT_FORMATS = {"GLTF": "glb", "USDZ": "usdz", "FBX": "fbx", "OBJ": "obj", "S
                    "3MF": "3mf"}
 
 
-class TripoConvertTask(BaseModel):
+class TripoConvertTask(_TripoBody):
     """``POST /task`` with ``type: convert_model``: an earlier model in another format, face
     count, topology, texture size or placement. Tripo's animation, symmetry, bottom
     flattening, UV packing, baking and orientation fields are not offered."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["convert_model"]
     original_model_task_id: str
@@ -407,11 +402,6 @@ class TripoConvertTask(BaseModel):
     texture_format: Literal["JPEG", "PNG"] = "JPEG"
     pivot_to_center_bottom: bool = False
     scale_factor: float = Field(1.0, gt=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_means_default(cls, data: Any) -> Any:
-        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
 
 
 def convert_submission(svc: Services, owner_id: str, raw: dict[str, Any]) -> Submission:
