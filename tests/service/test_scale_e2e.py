@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,12 +69,14 @@ def charges(db_url: str) -> list[str]:
         store.close()
 
 
-def submit(client: httpx.Client, n: int) -> list[str]:
+def submit(client: httpx.Client, n: int, options: dict[str, Any] | None = None) -> list[str]:
+    """Upload the duck once and create ``n`` tasks from it; returns their IDs."""
     token = client.post("/v1/uploads", files={"file": ("duck.png", DUCK.read_bytes(),
                                                        "image/png")}).json()["file_token"]
     ids = []
     for _ in range(n):
-        created = client.post("/v1/tasks", json={"views": {"front": token}, **SMALL})
+        created = client.post("/v1/tasks", json={"views": {"front": token},
+                                                 **(options or SMALL)})
         assert created.status_code == 202, created.text
         ids.append(created.json()["task_id"])
     return ids

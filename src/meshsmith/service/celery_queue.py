@@ -186,6 +186,9 @@ class CeleryQueue:
                 batch.append(self._ids.get_nowait())
             stopping = None in batch
             ids = [task_id for task_id in batch if task_id is not None]
+            if not self._up.is_set():  # the watcher says the broker is down: wait for it
+                self._forget(ids)
+                continue
             try:
                 self._send(ids)
             except Exception as exc:
@@ -250,13 +253,15 @@ def read_stats(settings: Settings, client: Redis) -> QueueStats:
 
 
 class LeaseKeeper:
-    """The ``meshsmith worker`` main process's thread: every ``lease_s / 3`` it renews the
-    leases of the tasks its live pool processes run, and registers this worker in Redis
-    (``<prefix>:worker:<host>:<pid>``, expiring) for the worker count in ``/metrics``."""
+    """The ``meshsmith worker`` main process's thread: every second (at most ``lease_s / 3``)
+    it renews the leases of the tasks its live pool processes run, and registers this worker
+    in Redis (``<prefix>:worker:<host>:<pid>``, expiring) for the worker count in
+    ``/metrics``, which is also how it notices a broker outage."""
 
     def __init__(self, settings: Settings, store: Store, concurrency: int) -> None:
         self._settings, self._store, self._concurrency = settings, store, concurrency
         self._host = socket.gethostname()
+        self._broker_lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
 
@@ -274,19 +279,51 @@ class LeaseKeeper:
                   if _pid_of(owner) in children]
         return self._store.renew_leases(owners)
 
-    def _register(self) -> None:
+    def register(self) -> None:
+        """Say this worker is alive; after a broker outage, restart it (see
+        :func:`restart_worker`)."""
         key = f"{self._settings.queue_prefix}:worker:{self._host}:{os.getpid()}"
-        redis_client(self._settings).set(key, self._concurrency,
-                                         ex=max(5, int(self._settings.lease_s)))
+        try:
+            redis_client(self._settings).set(key, self._concurrency,
+                                             ex=max(5, int(self._settings.lease_s)))
+        except Exception:
+            if not self._broker_lost:
+                log.warning("the broker is unreachable", exc_info=True)
+            self._broker_lost = True
+            return
+        if self._broker_lost:
+            self._broker_lost = False
+            restart_worker()
 
     def _loop(self) -> None:
+        renewed = -float("inf")
         while not self._stop.is_set():
-            for step in (self.tick, self._register):
+            if time.monotonic() - renewed >= self._settings.lease_s / 3:
+                renewed = time.monotonic()
                 try:
-                    step()
+                    self.tick()
                 except Exception as exc:
-                    log.warning("%s failed (%s); retrying", step.__name__, exc)
-            self._stop.wait(self._settings.lease_s / 3)
+                    log.warning("lease renewal failed (%s); retrying", exc)
+            self.register()
+            self._stop.wait(1.0)
+
+
+def restart_worker() -> None:
+    """Warm-restart this ``meshsmith worker`` (finish the running tasks, then exec itself).
+
+    Celery's Redis consumer does not always resume after the broker restarts (it stays
+    connected to nothing: celery/celery#8030, #8091, #10205), so a worker that saw the
+    broker go away starts over with fresh connections once it is back."""
+    import atexit
+    import sys
+
+    from celery.worker import state
+
+    log.warning("the broker is back; restarting this worker (after its running tasks) so "
+                "its consumer reconnects")
+    atexit.register(os.execv, sys.executable, [sys.executable, "-m", "meshsmith.cli",
+                                                *sys.argv[1:]])
+    state.should_stop = 0
 
 
 def _pid_of(owner: str) -> int | None:
