@@ -29,6 +29,7 @@ class S3Storage:
         assert settings.s3_bucket is not None  # the settings validator requires it
         self.bucket, self.prefix = settings.s3_bucket, settings.s3_prefix.strip("/")
         config = Config(s3={"addressing_style": settings.s3_addressing_style},
+                        signature_version="s3v4",
                         connect_timeout=5, read_timeout=60, retries={"max_attempts": 3})
         self.client: Any = boto3.client(
             "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
