@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,6 +83,29 @@ def test_sigkilled_worker_task_reruns_on_the_other_worker_charged_once(
     survivor = next(w for w in pool if w is not victim)
     assert task_id in survivor.task_ids() and task_id not in victim.task_ids()
     assert charges(db_url) == [task_id]
+
+
+def test_sigkilled_pool_process_task_is_redelivered_and_reruns_charged_once(
+        two_workers: tuple[Server, list[Worker]], db_url: str) -> None:
+    server, pool = two_workers
+    with server.client(server.create_key(1000)) as client:
+        [task_id] = submit(client, 1, SLOW)
+        _holder(client, task_id, pool)
+        time.sleep(1.0)
+        os.kill(_lease_pid(client, task_id), signal.SIGKILL)  # the pool process only
+        task = wait_for(client, task_id, {"success", "failed"}, timeout=300)
+        assert task["status"] == "success", task
+        steps = client.get(f"/v1/tasks/{task_id}", params={"include": "transitions"}
+                           ).json()["transitions"]
+    assert [s["to"] for s in steps] == ["queued", "running", "queued", "running", "success"]
+    assert charges(db_url) == [task_id]
+    assert all(w.proc is not None and w.proc.poll() is None for w in pool)  # workers live on
+
+
+def _lease_pid(client: httpx.Client, task_id: str) -> int:
+    steps = client.get(f"/v1/tasks/{task_id}", params={"include": "transitions"}
+                       ).json()["transitions"]
+    return int(steps[-1]["reason"].split(" on ")[1].split(":")[1])
 
 
 def test_broker_outage_refuses_new_tasks_then_recovers_without_losing_any(

@@ -10,7 +10,8 @@ again every queued task whose message may be gone.
   the engines it runs (``meshsmith worker --engines``).
 * Long CPU/GPU tasks: late acks with ``reject_on_worker_lost`` (a killed pool process gets
   its message redelivered), prefetch 1, a visibility timeout longer than the task time
-  limit, and soft/hard time limits at ``task_timeout_s`` (+60 s).
+  limit, and soft/hard time limits just past ``task_timeout_s`` (+30 s, +90 s), behind the
+  scheduler's own timeout.
 * Leases: each running task's lease is renewed by the worker's heartbeat thread *and* by
   the ``meshsmith worker`` main process (:class:`LeaseKeeper`), which runs no pipeline code,
   for the pool processes it can see alive; a pipeline holding the GIL in native code cannot
@@ -87,7 +88,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "task_acks_late": True, "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1, "task_ignore_result": True,
-        "task_soft_time_limit": limit, "task_time_limit": limit + 60,
+        # The scheduler fails a task at ``task_timeout_s`` (TaskTimeoutError) and its
+        # heartbeat then stops the pipeline; Celery's limits are the backstop just after.
+        "task_soft_time_limit": limit + 30, "task_time_limit": limit + 90,
         "task_default_queue": queue_name(settings, "geometric"),
         "task_serializer": "json", "accept_content": ["json"],
         "broker_transport_options": {"visibility_timeout": int(limit) + 600,
