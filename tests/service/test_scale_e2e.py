@@ -28,6 +28,8 @@ from meshsmith.service.store import Store
 
 __all__ = ["bucket", "moto_endpoint", "queue_prefix"]  # fixtures used by name below
 
+pytestmark = pytest.mark.slow
+
 DUCK = Path(__file__).parents[2] / "examples" / "duck.png"
 SMALL = {"resolution": "512", "faces": 2000, "texture": False, "format": "glb"}
 TASKS = int(os.environ.get("MESHSMITH_SCALE_TASKS", "20"))

@@ -24,6 +24,8 @@ from tests.service.test_scale_e2e import REDIS_URL, SMALL, charges, db_url, subm
 
 __all__ = ["bucket", "db_url", "moto_endpoint", "private_redis", "queue_prefix"]
 
+pytestmark = pytest.mark.slow
+
 #: A task long enough to be caught running (resolution 1024 and a texture).
 SLOW = {"resolution": "1024", "faces": 5000, "texture": True, "texture_size": 512,
         "format": "glb"}
