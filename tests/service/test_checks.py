@@ -91,6 +91,14 @@ def test_worker_command_needs_the_celery_queue(tmp_path: Path) -> None:
     assert done.returncode == 1 and "MESHSMITH_QUEUE=celery" in done.stderr
 
 
+def test_worker_command_refuses_an_unknown_engine_before_contacting_anything(
+        tmp_path: Path) -> None:
+    env = {**os.environ, "MESHSMITH_DATA_DIR": str(tmp_path), "MESHSMITH_QUEUE": "celery",
+           "MESHSMITH_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    done = meshsmith(env, "worker", "--engines", "geometric,nosuch")
+    assert done.returncode == 2 and "unknown engine 'nosuch'" in done.stderr
+
+
 def test_embedded_health_reports_every_service_ok(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     store = Store(settings)
