@@ -95,6 +95,16 @@ def deployment(tmp: Path, workers: int, scale: bool) -> Iterator[Server]:
                 server.stop()
                 for worker in pool:
                     worker.stop()
+                _drop_keys(prefix)
+
+
+def _drop_keys(prefix: str) -> None:
+    """Delete this run's keys from the shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
 
 
 def measure(server: Server, tasks: int) -> dict[str, float]:
