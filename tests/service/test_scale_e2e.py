@@ -100,7 +100,27 @@ def test_two_workers_run_twenty_tasks_each_charged_once_and_downloadable(
             "balance": 10_000 - TASKS * cost, "frozen": 0, "spent": TASKS * cost}
         metrics = client.get("/metrics").text
     assert sorted(charges(db_url)) == sorted(ids)
+    assert_redirect_download(server, key, ids[-1], model.content)  # (the last one fetched)
     ran = [set(w.task_ids()) for w in workers]
     assert ran[0] and ran[1], "both workers must have taken tasks"
     assert ran[0] | ran[1] == set(ids) and not ran[0] & ran[1]
     assert "meshsmith_workers 2.0" in metrics and "meshsmith_queue_depth{" in metrics
+
+
+def assert_redirect_download(first: Server, key: str, task_id: str, content: bytes) -> None:
+    """A second API process with ``S3_DOWNLOADS=redirect`` answers a download link with 307
+    to a presigned S3 URL that serves the same bytes."""
+    env = {k: v for k, v in first.env.items() if k.startswith("MESHSMITH_")}
+    second = Server(first.data_dir.parent / "api2", first.env["MESHSMITH_DATABASE_URL"],
+                    **{**env, "MESHSMITH_S3_DOWNLOADS": "redirect"})
+    second.start()
+    try:
+        with second.client(key) as client:
+            link = client.get(f"/v1/tasks/{task_id}").json()["outputs"]["model"]["glb"]
+            answer = client.get(link, follow_redirects=False)
+    finally:
+        second.stop()
+    assert answer.status_code == 307, answer.text
+    presigned = answer.headers["location"]
+    assert "X-Amz-Signature=" in presigned
+    assert httpx.get(presigned).content == content
