@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs (see .ci/run).
 PYTHON ?= python3
 
-.PHONY: setup test lint typecheck unit bench bench-api validator tools blender
+.PHONY: setup test lint typecheck unit unit-postgres bench bench-api validator tools blender
 
 setup:
 	$(PYTHON) -m pip install -e '.[dev]'
@@ -31,6 +31,10 @@ unit: tools blender
 	$(PYTHON) -m pytest -n 2 -q
 
 test: lint typecheck unit
+
+# The API suites again, every server on a throwaway PostgreSQL database (not part of `test`).
+unit-postgres: tools blender
+	MESHSMITH_TEST_DATABASE=postgresql $(PYTHON) -m pytest -n 2 -q tests/service/api
 
 bench:
 	$(PYTHON) benchmarks/bench_generate.py

@@ -25,6 +25,7 @@ from meshsmith.spec import (
 )
 
 if TYPE_CHECKING:
+    from meshsmith.service.app import Services
     from meshsmith.service.settings import Settings
     from meshsmith.service.store import Store
 
@@ -248,14 +249,95 @@ def serve(
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    api = create_app(settings)
+    _preflight(api.state.services)
     cmd = f"meshsmith keys create --data-dir {settings.data_dir} --name NAME --credits 1000"
     out.print(f"Meshsmith API on {settings.base_url()}  (docs: {settings.base_url()}/docs)",
               highlight=False)
-    out.print(f"data in {settings.data_dir.resolve()}; {settings.workers} worker process(es)",
-              highlight=False)
+    if settings.queue == "local":
+        out.print(f"data in {settings.data_dir.resolve()}; {settings.workers} worker "
+                  "process(es)", highlight=False)
+    else:
+        out.print("scale-out: tasks go to Celery; run `meshsmith worker` processes",
+                  highlight=False)
     out.print(f"create an API key with: {cmd}", highlight=False, soft_wrap=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+    uvicorn.run(api, host=settings.host, port=settings.port,
                 log_level="warning", timeout_graceful_shutdown=5)
+
+
+def _preflight(services: Services) -> None:
+    """Validate the database, storage and broker before serving; exit 1 with the reason."""
+    from meshsmith.service.checks import preflight
+
+    settings = services.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        preflight(services.store, services.storage, services.queue, settings.auto_migrate)
+    except MeshsmithError as exc:
+        _fail(exc)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(
+        help="tasks at once (pool processes) [MESHSMITH_WORKERS: CPU cores]")] = None,
+    engines: Annotated[str | None, typer.Option(
+        help="comma-separated engines whose queues (<prefix>.<engine>) to consume [all]")
+    ] = None,
+) -> None:
+    """Run a Celery worker (MESHSMITH_QUEUE=celery): it runs tasks sent by the API."""
+    import logging
+
+    from meshsmith.engines import ENGINES
+    from meshsmith.errors import UnknownEngineError
+    from meshsmith.service.celery_queue import run_worker
+
+    settings = _settings(workers=concurrency)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s[%(process)d] %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    names = [e.strip() for e in engines.split(",")] if engines else list(ENGINES)
+    try:
+        if settings.queue != "celery":
+            raise _config_error("meshsmith worker needs MESHSMITH_QUEUE=celery and "
+                                "MESHSMITH_BROKER_URL; the embedded queue runs in `serve`")
+        if unknown := sorted(set(names) - set(ENGINES)):
+            raise UnknownEngineError(f"unknown engine {unknown[0]!r}; known: {', '.join(ENGINES)}")
+        run_worker(settings, names, settings.workers)
+    except MeshsmithError as exc:
+        _fail(exc)
+
+
+def _config_error(message: str) -> MeshsmithError:
+    from meshsmith.errors import ConfigurationError
+
+    return ConfigurationError(message)
+
+
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOption = None) -> None:
+    """Migrate the database (MESHSMITH_DATABASE_URL) to the newest schema revision."""
+    from meshsmith.service.db import schema_revisions
+
+    store = _store(data_dir)
+    current, _ = schema_revisions(store.engine)
+    out.print(f"database schema at revision {current}", highlight=False)
+
+
+@db_app.command("current")
+def db_current(data_dir: DataDirOption = None) -> None:
+    """Print the database's schema revision and the newest one; exit 1 if it is behind."""
+    from meshsmith.service.db import make_engine, schema_revisions
+
+    engine = make_engine(_settings(data_dir=data_dir).db_url)
+    current, newest = schema_revisions(engine)
+    engine.dispose()
+    out.print(f"current {current or 'none'}; newest {newest}", highlight=False)
+    if current != newest:
+        raise typer.Exit(EXIT_FAILED)
 
 
 keys_app = typer.Typer(help="Manage API keys and their credits.", no_args_is_help=True)

@@ -272,6 +272,21 @@ class TaskAbandonedError(MeshsmithError):
     code = 10090004
 
 
+class ServiceUnavailableError(MeshsmithError):
+    """A service the server depends on (the task queue's broker, the database, the object
+    store) is unreachable; retry later."""
+
+    code = 10090005
+    http_status = 503
+
+
+class ConfigurationError(MeshsmithError):
+    """The settings name a service that is missing or not ready (a bucket that does not
+    exist, a database schema behind the code); raised at start-up."""
+
+    code = 10090006
+
+
 class DialectRuleError(InvalidRequestError):
     """A rule that only one API dialect has (Tripo's model versions, Hitem3D's model list),
     carrying that dialect's own error code; its envelope passes the code through."""

@@ -86,6 +86,16 @@ class Server:
 
 @contextmanager
 def running(data_dir: Path, db_url: str | None = None, **env: str) -> Iterator[Server]:
+    """A started server; with ``MESHSMITH_TEST_DATABASE=postgresql`` in the environment, a
+    server that would use SQLite gets a throwaway PostgreSQL database instead (the second
+    configuration of the API suite)."""
+    if db_url is None and os.environ.get("MESHSMITH_TEST_DATABASE") == "postgresql":
+        from tests.service.conftest import _postgres_database
+
+        for url in _postgres_database():
+            with running(data_dir, url, **env) as server:
+                yield server
+        return
     server = Server(data_dir, db_url, **env)
     server.start()
     try:

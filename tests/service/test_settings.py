@@ -27,3 +27,21 @@ def test_environment_variables_are_read_with_the_meshsmith_prefix(
     assert settings.data_dir == tmp_path and settings.task_timeout_s == 120
     assert settings.fetch_allow == ["127.0.0.1"]
     assert settings.db_url == f"sqlite:///{tmp_path.resolve() / 'meshsmith.db'}"
+
+
+def test_embedded_defaults_stay_local_and_migrate_on_start() -> None:
+    settings = Settings()
+    assert (settings.queue, settings.storage, settings.broker_url) == ("local", "local", None)
+    assert settings.auto_migrate
+
+
+def test_scale_out_settings_need_their_broker_and_bucket() -> None:
+    with pytest.raises(ValidationError, match="MESHSMITH_BROKER_URL"):
+        Settings(queue="celery")
+    with pytest.raises(ValidationError, match="redis://"):
+        Settings(queue="celery", broker_url="amqp://127.0.0.1")
+    with pytest.raises(ValidationError, match="MESHSMITH_S3_BUCKET"):
+        Settings(storage="s3")
+    scaled = Settings(queue="celery", broker_url="redis://127.0.0.1:6379/0")
+    assert not scaled.auto_migrate  # `meshsmith db upgrade` migrates in scale-out mode
+    assert Settings(queue="celery", broker_url="redis://h", migrate_on_start=True).auto_migrate

@@ -197,6 +197,32 @@ def test_claim_is_exclusive(store: Store) -> None:
     assert store.claim(task.id, "w2") is None
 
 
+def test_concurrent_claims_of_one_task_have_one_winner_and_one_charge(store: Store) -> None:
+    """A duplicate or redelivered queue message reaches several workers at once."""
+    key, _ = _key(store, "a", 100)
+    tasks = [store.create_task(_new(key.id, cost=10))[0] for _ in range(5)]
+    for task in tasks:
+        barrier = threading.Barrier(6)
+        won: list[str] = []
+
+        def claim(worker: str, task_id: str = task.id, barrier: threading.Barrier = barrier,
+                  won: list[str] = won) -> None:
+            barrier.wait()
+            if store.claim(task_id, worker) is not None:
+                won.append(worker)
+
+        threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1
+        assert store.succeed(task.id, won[0], {}, {})
+        assert _ledger(store, task.id) == [("reserve", -10), ("charge", 0)]
+        assert [t.to_status for t in store.transitions(task.id)] == [
+            "queued", "running", "success"]
+
+
 def test_webhook_is_queued_with_the_task_json_at_a_terminal_state(store: Store) -> None:
     key, _ = _key(store, "a", 100)
     task, _ = store.create_task(_new(key.id, callback_url="http://127.0.0.1:9/hook"))

@@ -2,7 +2,9 @@
 
 :func:`create_app` wires one :class:`Services` bundle (store, storage, queue, scheduler,
 webhook sender, authenticator) from the settings. Starting the app migrates the database and
-starts the queue and the two background threads; nothing runs at import time.
+starts the queue and the two background threads; nothing runs at import time. With
+``MESHSMITH_QUEUE=celery`` the API does not migrate: it refuses to start on a stale schema
+(``meshsmith db upgrade`` migrates), a missing bucket or an unreachable broker.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, store=store, storage=storage, queue=queue,
                     auth=Authenticator(store, settings),
                     scheduler=Scheduler(store, queue, storage, settings),
-                    webhooks=WebhookSender(store, settings), metrics=Metrics(store),
+                    webhooks=WebhookSender(store, settings), metrics=Metrics(store, queue),
                     task_views=TaskViews(store),
                     write_lane=CapacityLimiter(settings.db_write_threads))
 
@@ -130,8 +132,10 @@ def _calls(dependant: Any, func: Any) -> bool:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: Services = app.state.services
+    from meshsmith.service.checks import preflight
+
     services.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services.store.migrate()
+    preflight(services.store, services.storage, services.queue, services.settings.auto_migrate)
     services.queue.start()
     services.scheduler.start()
     services.webhooks.start()

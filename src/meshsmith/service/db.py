@@ -37,6 +37,18 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """``(current, newest)``: the database's schema revision (None if never migrated) and
+    the newest revision this code knows."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, script.get_current_head()
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the database behind ``engine`` to the newest schema revision."""
     from alembic import command

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshsmith.service import states
 from meshsmith.service.models import Task
+from meshsmith.service.queue import TaskQueue
 from meshsmith.service.store import Store
 
 
@@ -31,16 +32,42 @@ class _TaskCollector(Collector):
         yield gauge
 
 
+class _QueueCollector(Collector):
+    """Queue depth and live workers, read from the queue (the broker) at scrape time."""
+
+    def __init__(self, queue: TaskQueue) -> None:
+        self._queue = queue
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            stats = self._queue.stats()
+        except Exception:  # the broker is down: say so rather than fail the scrape
+            yield GaugeMetricFamily("meshsmith_queue_up", "Whether the queue answers", value=0)
+            return
+        yield GaugeMetricFamily("meshsmith_queue_up", "Whether the queue answers", value=1)
+        depth = GaugeMetricFamily("meshsmith_queue_depth", "Task messages waiting",
+                                  labels=["queue"])
+        for name, waiting in stats.depth.items():
+            depth.add_metric([name], waiting)
+        yield depth
+        yield GaugeMetricFamily("meshsmith_workers", "Live worker processes (Celery: "
+                                "`meshsmith worker` instances)", value=stats.workers)
+        yield GaugeMetricFamily("meshsmith_worker_slots", "Tasks the workers can run at once",
+                                value=stats.slots)
+
+
 class Metrics:
     """One registry per app (so several apps can live in one test process)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, queue: TaskQueue | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("meshsmith_http_requests", "HTTP requests",
                                 ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram("meshsmith_http_request_seconds", "HTTP request latency",
                                  ["method", "route"], registry=self.registry)
         self.registry.register(_TaskCollector(store))
+        if queue is not None:
+            self.registry.register(_QueueCollector(queue))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
@@ -25,6 +26,15 @@ from meshsmith.service.store import Store
 from meshsmith.service.worker import new_worker_id, run_task
 
 log = logging.getLogger("meshsmith.queue")
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """Messages waiting per queue name, and the live workers (and their pool slots)."""
+
+    depth: dict[str, int] = field(default_factory=dict)
+    workers: int = 0
+    slots: int = 0
 
 
 class TaskQueue(Protocol):
@@ -37,9 +47,23 @@ class TaskQueue(Protocol):
 
     def stop(self) -> None: ...
 
+    def ensure_available(self) -> None:
+        """Raise :class:`~meshsmith.errors.ServiceUnavailableError` if the queue is known to
+        be down (non-blocking; checked before a task is created)."""
+
+    def probe(self) -> None:
+        """Check the queue's broker now (blocking); raises if it is unreachable."""
+
+    def stats(self) -> QueueStats:
+        """Waiting messages per queue and live workers (blocking)."""
+
 
 def make_queue(settings: Settings, store: Store) -> TaskQueue:
-    """The queue the settings name."""
+    """The queue the settings name: the embedded pool, or Celery (``MESHSMITH_QUEUE``)."""
+    if settings.queue == "celery":
+        from meshsmith.service.celery_queue import CeleryQueue
+
+        return CeleryQueue(settings, store)
     return LocalQueue(settings, store)
 
 
@@ -103,6 +127,19 @@ class LocalQueue:
         self._ids.put(None)
         self._thread.join(timeout=10)
         self._renewer.join(timeout=10)
+
+    def ensure_available(self) -> None:
+        """The embedded pool is always available."""
+
+    def probe(self) -> None:
+        """Nothing to reach: the pool lives in this process."""
+
+    def stats(self) -> QueueStats:
+        """IDs waiting for the pool, and its worker processes."""
+        with self._lock:
+            waiting = len(self._inflight) - sum(f.running() for f in self._futures.values())
+        return QueueStats(depth={"local": waiting}, workers=self._settings.workers,
+                          slots=self._settings.workers)
 
     def _renew(self) -> None:
         """Renew the leases of the tasks a pool worker is running now: with a long backlog,

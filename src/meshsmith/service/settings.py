@@ -52,7 +52,26 @@ class Settings(BaseSettings):
     public_url: str | None = None
     secret_key: str = DEFAULT_SECRET
     workers: int = Field(default_factory=_default_workers, ge=1, le=64)
-    queue: Literal["local"] = "local"
+    queue: Literal["local", "celery"] = "local"
+    #: Scale-out (``queue=celery``): the Redis broker, and the prefix of its queue names
+    #: (``<prefix>.<engine>``) and Redis keys, so several deployments can share one Redis.
+    broker_url: str | None = None
+    queue_prefix: str = Field("meshsmith", pattern=r"^[A-Za-z0-9_.-]+$")
+    #: Migrate the schema when the API starts; default: only with the embedded queue. In
+    #: scale-out mode ``meshsmith db upgrade`` migrates and the API refuses a stale schema.
+    migrate_on_start: bool | None = None
+
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = ""
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    #: How the API serves a download from S3: ``stream`` it, or ``redirect`` (307) to a
+    #: presigned S3 URL valid for ``signed_url_ttl_s``.
+    s3_downloads: Literal["stream", "redirect"] = "stream"
 
     task_timeout_s: float = Field(3600.0, gt=0)
     lease_s: float = Field(30.0, gt=0)
@@ -88,6 +107,22 @@ class Settings(BaseSettings):
         if self.mode == "production" and len(self.secret_key) < 32:
             raise ValueError("MESHSMITH_SECRET_KEY must be at least 32 characters in production")
         return self
+
+    @model_validator(mode="after")
+    def _scale_out_needs_its_services(self) -> Settings:
+        if self.queue == "celery" and not self.broker_url:
+            raise ValueError("MESHSMITH_QUEUE=celery needs MESHSMITH_BROKER_URL "
+                             "(e.g. redis://127.0.0.1:6379/0)")
+        if self.broker_url and not self.broker_url.startswith(("redis://", "rediss://")):
+            raise ValueError("MESHSMITH_BROKER_URL must be a redis:// or rediss:// URL")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("MESHSMITH_STORAGE=s3 needs MESHSMITH_S3_BUCKET")
+        return self
+
+    @property
+    def auto_migrate(self) -> bool:
+        """Whether the API migrates the schema itself (see ``migrate_on_start``)."""
+        return self.queue == "local" if self.migrate_on_start is None else self.migrate_on_start
 
     @property
     def db_url(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,6 +34,15 @@ class Storage(Protocol):
         """Make ``key`` available at ``dest`` (a copy, or the file itself) and return it."""
 
     def delete_prefix(self, prefix: str) -> None: ...
+
+    def stream(self, key: str) -> tuple[int, Iterator[bytes]]:
+        """``key``'s size and its bytes in chunks; raises :class:`FileNotFoundError`."""
+
+    def presigned_url(self, key: str, ttl_s: int, filename: str) -> str | None:
+        """A URL that serves ``key`` for ``ttl_s`` without this server, or None."""
+
+    def check(self) -> None:
+        """Raise :class:`~meshsmith.errors.ConfigurationError` if the storage is unusable."""
 
 
 def check_key(key: str) -> PurePosixPath:
@@ -84,7 +94,28 @@ class LocalStorage:
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self._path(prefix), ignore_errors=True)
 
+    def stream(self, key: str) -> tuple[int, Iterator[bytes]]:
+        path = self._path(key)
+        return path.stat().st_size, _chunks(path)
+
+    def presigned_url(self, key: str, ttl_s: int, filename: str) -> str | None:
+        return None  # the API's own signed links serve local files
+
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+
+def _chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(size):
+            yield chunk
+
 
 def make_storage(settings: Settings) -> Storage:
-    """The storage the settings name (local disk under the data directory)."""
+    """The storage the settings name: local disk under the data directory (the default), or
+    an S3-compatible bucket (``MESHSMITH_STORAGE=s3``)."""
+    if settings.storage == "s3":
+        from meshsmith.service.storage_s3 import S3Storage
+
+        return S3Storage(settings)
     return LocalStorage(settings.files_dir)

@@ -359,7 +359,7 @@ class Store:
     def cancel(self, owner_id: str, task_id: str) -> Task:
         """Cancel a queued or running task; its reserved credits are released."""
         with self.writing() as session:
-            task = session.get(Task, task_id)
+            task = session.get(Task, task_id, with_for_update=True)
             if task is None or task.owner_id != owner_id:
                 raise NotFoundError(f"no task {task_id!r}")
             if not states.can_move(task.status, states.CANCELLED):
@@ -369,9 +369,11 @@ class Store:
 
     def claim(self, task_id: str, worker_id: str) -> Task | None:
         """Take a queued task for ``worker_id`` with a fresh lease; ``None`` if it is not
-        queued any more (another worker has it, or it was cancelled)."""
+        queued any more (another worker has it, or it was cancelled). The row is locked
+        (on PostgreSQL) so two workers handed the same task (a redelivered message) cannot
+        both claim it."""
         with self.writing() as session:
-            task = session.get(Task, task_id)
+            task = session.get(Task, task_id, with_for_update=True)
             if task is None or task.status != states.QUEUED:
                 return None
             now = time.time()
@@ -392,6 +394,13 @@ class Store:
         return bool(self._write_one(update(Task).where(
             Task.id == task_id, Task.status == states.RUNNING,
             Task.lease_owner == worker_id).values(**values)))
+
+    def lease_owners(self, prefix: str) -> list[str]:
+        """The lease owners of running tasks whose owner name starts with ``prefix``."""
+        with self.reading() as session:
+            return list(session.scalars(select(Task.lease_owner).where(
+                Task.status == states.RUNNING, Task.lease_owner.startswith(prefix,
+                                                                            autoescape=True))))
 
     def renew_leases(self, worker_ids: Sequence[str]) -> int:
         """Extend the leases of every running task held by one of ``worker_ids`` in one
@@ -440,7 +449,7 @@ class Store:
     def fail(self, task_id: str, worker_id: str | None, error: MeshsmithError) -> bool:
         """Fail a task with ``error`` and release its credits; False if it was not ours."""
         with self.writing() as session:
-            task = (session.get(Task, task_id) if worker_id is None
+            task = (session.get(Task, task_id, with_for_update=True) if worker_id is None
                     else self._leased(session, task_id, worker_id))
             if task is None or not states.can_move(task.status, states.FAILED):
                 return False
@@ -449,7 +458,7 @@ class Store:
             return True
 
     def _leased(self, session: Session, task_id: str, worker_id: str) -> Task | None:
-        task = session.get(Task, task_id)
+        task = session.get(Task, task_id, with_for_update=True)
         ours = task is not None and task.status == states.RUNNING and task.lease_owner == worker_id
         return task if ours else None
 
@@ -459,7 +468,8 @@ class Store:
         now = time.time()
         requeued: list[str] = []
         with self.writing() as session:
-            for task in session.scalars(select(Task).where(Task.status == states.RUNNING)):
+            for task in session.scalars(select(Task).where(Task.status == states.RUNNING)
+                                        .with_for_update(skip_locked=True)):
                 requeued += self._recover_one(session, task, now)
         return requeued
 

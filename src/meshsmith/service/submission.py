@@ -61,6 +61,7 @@ async def submit(svc: Services, sub: Submission) -> tuple[Task, bool]:
                                            sub.idempotency_key, sub.request_hash)
         if earlier is not None:
             return earlier, True
+    svc.queue.ensure_available()  # refuse now rather than accept a task nobody can run soon
     views = await _fetch_inputs(svc, sub)
     options = spec_to_options(sub.spec)
     if sub.source_model is not None:

@@ -15,6 +15,7 @@ from meshsmith.service.store import Store
 def store(server: Server) -> Iterator[Store]:
     """The module's server's own database, to read back what a request stored. (Here it
     replaces tests/service's per-test store: these tests need the server's.)"""
-    st = Store(Settings(data_dir=server.data_dir))
+    st = Store(Settings(data_dir=server.data_dir,
+                        database_url=server.env.get("MESHSMITH_DATABASE_URL")))
     yield st
     st.close()

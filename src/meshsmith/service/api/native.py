@@ -15,7 +15,13 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from meshsmith.errors import ImageFileTooLargeError, InvalidRequestError, NotFoundError
@@ -214,15 +220,32 @@ async def _event_stream(svc: Services, owner_id: str, task_id: str) -> AsyncIter
 @router.get("/files/{task_id}/{name}", include_in_schema=True)
 def download(task_id: str, name: str, request: Request, svc: ServicesDep,
              expires: Annotated[int, Query()], sig: Annotated[str, Query()],
-             authorization: Annotated[str | None, Header()] = None) -> FileResponse:
-    """Download a result file through a signed, expiring link (from the task's outputs)."""
+             authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Download a result file through a signed, expiring link (from the task's outputs).
+
+    Local storage serves the file; S3 storage streams it through this server, or with
+    ``MESHSMITH_S3_DOWNLOADS=redirect`` answers 307 to a presigned S3 URL."""
     task = check_download(svc, task_id, name, expires, sig)
     if authorization and svc.auth.key_for(authorization).id != task.owner_id:
         raise NotFoundError(f"no task {task_id!r}")
-    path = svc.storage.local_path(f"tasks/{task_id}/{name}")
-    if path is None:
-        raise NotFoundError(f"file {name!r} of task {task_id!r} is gone")
-    return FileResponse(path, media_type=_media_type(name), filename=name)
+    key = f"tasks/{task_id}/{name}"
+    path = svc.storage.local_path(key)
+    if path is not None:
+        return FileResponse(path, media_type=_media_type(name), filename=name)
+    if svc.settings.storage == "s3" and svc.settings.s3_downloads == "redirect":
+        url = svc.storage.presigned_url(key, svc.settings.signed_url_ttl_s, name)
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
+    return _stream(svc, key, name)
+
+
+def _stream(svc: Services, key: str, name: str) -> Response:
+    try:
+        size, chunks = svc.storage.stream(key)
+    except FileNotFoundError:
+        raise NotFoundError(f"file {name!r} of task {key.split('/')[1]!r} is gone") from None
+    return StreamingResponse(chunks, media_type=_media_type(name), headers={
+        "Content-Length": str(size), "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _media_type(name: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from meshsmith.service.api.deps import ServicesDep
@@ -13,10 +13,20 @@ from meshsmith.service.api.deps import ServicesDep
 router = APIRouter()
 
 
-@router.get("/healthz", tags=["system"])
-async def healthz() -> dict[str, str]:
-    """Liveness: the server answers."""
-    return {"status": "ok"}
+@router.get("/healthz", tags=["system"], response_model=None)
+async def healthz(svc: ServicesDep, deep: bool = Query(False)) -> dict[str, str] | Response:
+    """Liveness: the server answers. With ``?deep=true``, readiness too: the database, the
+    queue's broker and the storage each answer (HTTP 503 when one does not)."""
+    if not deep:
+        return {"status": "ok"}
+    from anyio import to_thread
+
+    from meshsmith.service.checks import component_health
+
+    report = await to_thread.run_sync(component_health, svc.store, svc.storage, svc.queue)
+    ok = all(v == "ok" for v in report.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", **report},
+                        status_code=200 if ok else 503)
 
 
 @router.get("/metrics", tags=["system"])
