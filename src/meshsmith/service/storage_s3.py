@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from meshsmith.errors import ConfigurationError, ServiceUnavailableError
 from meshsmith.service.settings import Settings
@@ -35,10 +36,44 @@ class S3Storage:
             "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key_id,
             aws_secret_access_key=settings.s3_secret_access_key, config=config)
+        self.sts: Any = boto3.client(
+            "sts", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_access_key_id,
+            aws_secret_access_key=settings.s3_secret_access_key)
+        #: ``host[:port]`` of the endpoint, as Tripo's STS answer names it (``s3_host``).
+        self.host = urlsplit(settings.s3_endpoint_url or
+                             f"https://s3.{settings.s3_region}.amazonaws.com").netloc
 
     def _key(self, key: str) -> str:
         name = check_key(key).as_posix()
         return f"{self.prefix}/{name}" if self.prefix else name
+
+    def object_key(self, key: str) -> str:
+        """The S3 object key of storage ``key`` (under ``MESHSMITH_S3_PREFIX``)."""
+        return self._key(key)
+
+    def storage_key(self, object_key: str) -> str | None:
+        """The storage key of an S3 object key of this storage, or ``None`` for one
+        outside its prefix."""
+        if not self.prefix:
+            return object_key
+        head = f"{self.prefix}/"
+        return object_key[len(head):] if object_key.startswith(head) else None
+
+    def session_credentials(self, ttl_s: int) -> dict[str, str]:
+        """Temporary credentials (STS ``GetSessionToken``, at the storage's endpoint) that a
+        client may upload with: ``access_key_id``, ``secret_access_key``, ``session_token``.
+        Raises :class:`ServiceUnavailableError` when the STS endpoint refuses or is down."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.sts.get_session_token(DurationSeconds=max(900, ttl_s))
+        except (BotoCoreError, ClientError) as exc:
+            raise ServiceUnavailableError(f"no upload credentials from STS: {exc}") from exc
+        creds = answer["Credentials"]
+        return {"access_key_id": creds["AccessKeyId"],
+                "secret_access_key": creds["SecretAccessKey"],
+                "session_token": creds["SessionToken"]}
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)

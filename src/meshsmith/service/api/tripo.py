@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Body, File, UploadFile, WebSocket, WebSocketDisconnect
@@ -53,6 +54,9 @@ from meshsmith.spec import (
     spec_to_options,
 )
 
+if TYPE_CHECKING:
+    from meshsmith.service.storage_s3 import S3Storage
+
 router = APIRouter(prefix=TRIPO_PREFIX, tags=["tripo"])
 
 MODEL_VERSIONS = ("v3.1-20260211", "v3.0-20250812")
@@ -65,6 +69,11 @@ QUAD_DEFAULT_FACES = 10_000
 #: multiview_to_model's four slots, in Tripo's order (Hitem3D's differs).
 MULTIVIEW_SLOTS = ("front", "left", "back", "right")
 WATCH_INTERVAL_S = 0.5
+#: STS uploads: where they go (``<prefix>/<key id>/<uuid>.<format>``), their formats, and
+#: the marker a ``file.object`` reference carries until it is stored as an upload.
+STS_PREFIX = "sts-uploads"
+STS_FORMATS = ("jpeg", "jpg", "png", "webp")
+OBJECT_REF = "s3object:"
 
 
 class TripoFile(BaseModel):
@@ -140,11 +149,21 @@ def upload(svc: ServicesDep, key: KeyDep, file: Annotated[UploadFile, File()]) -
 
 
 @router.post("/upload/sts/token")
-def sts_token(key: KeyDep) -> JSONResponse:
-    """STS credentials need S3-compatible storage, which this server does not use."""
-    raise DialectRuleError(
-        "STS upload needs S3-compatible storage, and this server stores files on its local "
-        "disk", 1004, 501, suggestion="Upload with POST /upload (multipart field 'file').")
+def sts_token(svc: ServicesDep, key: KeyDep,
+              body: Annotated[dict[str, Any] | None, Body()] = None) -> JSONResponse:
+    """Temporary S3 credentials and a place for one image (``{"format": "jpeg"}``):
+    ``{s3_host, resource_bucket, resource_uri, session_token, sts_ak, sts_sk}``. The client
+    uploads there and sends ``file.object {bucket, key}``. S3 storage only."""
+    storage = _s3_storage(svc, "STS upload", 501)
+    fmt = str((body or {}).get("format", "jpeg")).lower()
+    if fmt not in STS_FORMATS or set(body or {}) - {"format"}:
+        raise InvalidRequestError(f"format must be one of {', '.join(STS_FORMATS)}; no "
+                                  "other field is taken")
+    uri = storage.object_key(f"{STS_PREFIX}/{key.id}/{uuid.uuid4()}.{fmt}")
+    creds = storage.session_credentials(svc.settings.signed_url_ttl_s)
+    return ok({"s3_host": storage.host, "resource_bucket": storage.bucket,
+               "resource_uri": uri, "session_token": creds["session_token"],
+               "sts_ak": creds["access_key_id"], "sts_sk": creds["secret_access_key"]})
 
 
 @router.get("/user/balance")
@@ -162,8 +181,8 @@ def balance(svc: ServicesDep, key: KeyDep) -> JSONResponse:
                                                    "parameters, as Tripo documents them"}}}}})
 async def create_task(svc: ServicesDep, key: KeyDep,
                       raw: Annotated[dict[str, Any], Body()]) -> JSONResponse:
-    """Create an ``image_to_model`` or ``multiview_to_model`` task -> ``{task_id}``. The
-    type is checked first, so another type's parameters get 2002, not "extra input"."""
+    """Create a task -> ``{task_id}``. The type is checked first, so another type's
+    parameters get 2002, not "extra input"."""
     if raw.get("type") == "texture_model":
         sub = await to_thread.run_sync(texture_submission, svc, key.id, raw)
     elif raw.get("type") == "convert_model":
@@ -172,6 +191,8 @@ async def create_task(svc: ServicesDep, key: KeyDep,
         body = parse_task(raw)
         refs = task_images(body)
         spec = task_spec(body, refs)
+        if any(ref.startswith(OBJECT_REF) for ref in refs.values()):
+            refs = await to_thread.run_sync(store_objects, svc, key.id, refs)
         sub = Submission(owner_id=key.id, spec=spec, refs=refs,
                          cost=tripo_cost(body, spec, svc),
                          request_hash=request_hash(body.model_dump_json()),
@@ -219,10 +240,49 @@ def image_ref(f: TripoFile) -> str:
             "a file needs exactly one of file_token, url or object; got "
             f"{', '.join(given) or 'none'}")
     if f.object is not None:
-        raise DialectRuleError("file.object needs S3-compatible storage, which this server "
-                               "does not use", 1004,
-                               suggestion="Upload with POST /upload and send file_token.")
+        bucket, key = f.object.get("bucket"), f.object.get("key")
+        if not bucket or not key or set(f.object) != {"bucket", "key"}:
+            raise InvalidRequestError("file.object needs exactly 'bucket' and 'key'")
+        return f"{OBJECT_REF}{bucket}/{key}"
     return f.file_token or f.url or ""
+
+
+def store_objects(svc: Services, owner_id: str, refs: dict[str, str]) -> dict[str, str]:
+    """Slot -> file token, after checking and storing each ``file.object`` image (one of
+    this key's STS uploads in the storage bucket) as an upload."""
+    return {slot: _store_object(svc, owner_id, ref[len(OBJECT_REF):])
+            if ref.startswith(OBJECT_REF) else ref for slot, ref in refs.items()}
+
+
+def _store_object(svc: Services, owner_id: str, location: str) -> str:
+    storage = _s3_storage(svc, "file.object")
+    bucket, _, object_key = location.partition("/")
+    key = storage.storage_key(object_key)
+    if bucket != storage.bucket or key is None or not key.startswith(
+            f"{STS_PREFIX}/{owner_id}/"):
+        raise DialectRuleError("file.object is not one of your STS uploads", 1004,
+                               suggestion="Upload with the credentials of /upload/sts/token.")
+    try:
+        data = storage.read_bytes(key)
+    except FileNotFoundError:
+        raise DialectRuleError(f"no object {object_key!r} in {bucket!r}: upload it first",
+                               1004) from None
+    if not data:
+        raise DialectRuleError("the uploaded object is empty", 2003)
+    return store_image(svc.store, svc.storage, svc.settings, owner_id, data).id
+
+
+def _s3_storage(svc: Services, what: str, status: int = 400) -> S3Storage:
+    """The S3 storage, or the 1004 refusal (HTTP ``status``) for ``what`` on a server that
+    stores files on its local disk."""
+    from meshsmith.service.storage_s3 import S3Storage
+
+    if not isinstance(svc.storage, S3Storage):
+        raise DialectRuleError(
+            f"{what} needs S3-compatible storage (MESHSMITH_STORAGE=s3), and this server "
+            "stores files on its local disk", 1004, status,
+            suggestion="Upload with POST /upload (multipart field 'file') and send file_token.")
+    return svc.storage
 
 
 def multiview_refs(files: list[TripoFile] | None) -> dict[str, str]:
