@@ -33,7 +33,10 @@ SLOW = {"resolution": "1024", "faces": 5000, "texture": True, "texture_size": 51
 
 def deploy(tmp_path: Path, env: dict[str, str], db_url: str, workers: int
            ) -> tuple[Server, list[Worker]]:
-    server = Server(tmp_path / "api", db_url, MESHSMITH_LEASE_S="3", **env)
+    # A short lease so a dead worker's task is re-run soon; 8 s and 5 attempts so that a
+    # loaded CI machine stalling a renewal does not also lose the healthy re-run.
+    server = Server(tmp_path / "api", db_url, MESHSMITH_LEASE_S="8", MESHSMITH_MAX_ATTEMPTS="5",
+                    **env)
     server.cli("db", "upgrade")
     pool = [Worker(server.env, tmp_path / f"worker{i}") for i in range(workers)]
     for worker in pool:
