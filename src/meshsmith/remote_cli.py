@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from meshsmith.errors import AuthenticationError, MeshsmithError
 
@@ -132,10 +132,10 @@ def tasks_list(
     """This key's tasks, newest first."""
     with _client(server, key) as client:
         page = client.list_tasks(status, limit)
-    table = Table("task", "status", "stage", "progress", "cost", "created")
-    for t in page.items:
-        table.add_row(t.id, t.status, t.stage or "", f"{t.progress}%", str(t.cost),
-                      str(t.data.get("created_at") or ""))
+    table = Table(Column("task", no_wrap=True, min_width=36), "status", "%", "created")
+    for t in page.items:  # whole IDs at 80 columns: they are what the other commands take
+        created = str(t.data.get("created_at") or "")[:16].replace("T", " ")
+        table.add_row(t.id, t.status, str(t.progress), created)
     out.print(table)
     out.print(f"{len(page.items)} of {page.total} task(s)", highlight=False)
 
