@@ -22,6 +22,7 @@ class Script:
     base: str = ""
     answers: dict[str, list[tuple[int, Any, dict[str, str]]]] = field(default_factory=dict)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
 
     def answer(self, method: str, path: str) -> tuple[int, Any, dict[str, str]]:
         queue = self.answers.get(f"{method} {path}", [(404, "no such route", {})])
@@ -42,6 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
             "application/json") else None
         path = self.path.split("?")[0]
         self.script.requests.append((method, path, body))
+        self.script.lengths.append(len(raw))
         status, answer, headers = self.script.answer(method, path)
         data = answer if isinstance(answer, bytes) else (
             answer.encode() if isinstance(answer, str) else json.dumps(answer).encode())

@@ -111,3 +111,14 @@ def test_unreachable_server_raises_after_the_retries() -> None:
         with pytest.raises(ServerUnreachableError) as info:
             client.balance()
     assert info.value.code == 10080001
+
+
+def test_upload_is_retried_after_a_503_with_the_whole_file_again(tmp_path: Path) -> None:
+    image = tmp_path / "photo.png"
+    image.write_bytes(b"\x89PNG fake bytes" * 100)
+    script = Script(answers={"POST /v1/uploads": [*unavailable(1), (201, {
+        "file_token": "tok", "width": 64, "height": 64, "format": "png"}, {})]})
+    with fake_api(script), Client(script.base, "k", retry=FAST_RETRY) as client:
+        assert client.upload(image).file_token == "tok"
+    assert [(m, p) for m, p, _ in script.requests] == [("POST", "/v1/uploads")] * 2
+    assert script.lengths[0] == script.lengths[1] > image.stat().st_size
