@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from tests.service.server import Server
 from meshsmith.client import AsyncClient, AuthError, NotFoundError, Task, TaskProgress
 
 
-def test_async_generate_follows_the_event_stream_and_writes_a_glb(server: Server,
-                                                                   tmp_path: Path) -> None:
+def test_async_generate_follows_the_event_stream_and_writes_a_glb(
+        server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     seen: list[TaskProgress] = []
+    caplog.set_level(logging.INFO, "meshsmith.client")
 
     async def run() -> tuple[Task, int]:
         async with AsyncClient(server.url, server.create_key(100)) as client:
@@ -27,6 +29,7 @@ def test_async_generate_follows_the_event_stream_and_writes_a_glb(server: Server
     assert task.status == "success" and balance == 70
     assert len(trimesh.load(task.files[0], force="mesh").faces) == 5000
     assert seen[-1].progress == 100 and any(p.status == "running" for p in seen)
+    assert not caplog.records  # the event stream was followed: no fallback, no retry
 
 
 def test_async_errors_are_typed_with_the_api_codes(server: Server, key: str) -> None:

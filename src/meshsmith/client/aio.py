@@ -7,7 +7,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import replace
 from itertools import count
 from pathlib import Path
@@ -19,7 +20,7 @@ from meshsmith.client import _common as c
 from meshsmith.client.errors import AuthError, ForbiddenError, TaskFailedError
 from meshsmith.client.models import Balance, Task, TaskPage, TaskProgress, Upload
 from meshsmith.client.sync import ProgressCallback, StreamUnavailable, _check_deadline
-from meshsmith.errors import ServerUnreachableError, UnexpectedResponseError
+from meshsmith.errors import MeshsmithError, ServerUnreachableError, UnexpectedResponseError
 
 log = logging.getLogger("meshsmith.client")
 
@@ -149,21 +150,23 @@ class AsyncClient:
 
     async def _wait_events(self, tid: str, on_progress: ProgressCallback | None,
                            deadline: float | None) -> Task:
-        async for event, data in self._events(tid):
-            if event == "done":
-                return Task.from_json(data)
-            if event == "progress" and on_progress is not None:
-                on_progress(TaskProgress(data["status"], data.get("stage"), data["progress"]))
-            _check_deadline(tid, deadline)
+        async with aclosing(self._events(tid)) as events:  # closes the stream on return
+            async for event, data in events:
+                if event == "done":
+                    return Task.from_json(data)
+                if event == "progress" and on_progress is not None:
+                    on_progress(TaskProgress(data["status"], data.get("stage"),
+                                             data["progress"]))
+                _check_deadline(tid, deadline)
         raise StreamUnavailable("the stream ended before its done event")
 
-    async def _events(self, tid: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def _events(self, tid: str) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
         try:
             response = await self._send("GET", f"/v1/tasks/{tid}/events", idempotent=True,
                                         stream=True, timeout=httpx.Timeout(60, connect=10))
         except (AuthError, ForbiddenError):
             raise
-        except Exception as exc:
+        except (MeshsmithError, httpx.HTTPError) as exc:
             raise StreamUnavailable(str(exc)) from exc
         try:
             if not response.headers.get("content-type", "").startswith("text/event-stream"):

@@ -16,7 +16,7 @@ import httpx
 from meshsmith.client import _common as c
 from meshsmith.client.errors import AuthError, ForbiddenError, TaskFailedError
 from meshsmith.client.models import Balance, Task, TaskPage, TaskProgress, Upload
-from meshsmith.errors import ServerUnreachableError
+from meshsmith.errors import MeshsmithError, ServerUnreachableError
 
 log = logging.getLogger("meshsmith.client")
 ProgressCallback = Callable[[TaskProgress], None]
@@ -174,7 +174,7 @@ class Client:
                                   stream=True, timeout=httpx.Timeout(60, connect=10))
         except (AuthError, ForbiddenError):
             raise
-        except Exception as exc:
+        except (MeshsmithError, httpx.HTTPError) as exc:
             raise StreamUnavailable(str(exc)) from exc
         try:
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
