@@ -122,3 +122,12 @@ def test_upload_is_retried_after_a_503_with_the_whole_file_again(tmp_path: Path)
         assert client.upload(image).file_token == "tok"
     assert [(m, p) for m, p, _ in script.requests] == [("POST", "/v1/uploads")] * 2
     assert script.lengths[0] == script.lengths[1] > image.stat().st_size
+
+
+def test_wait_gives_up_after_its_timeout() -> None:
+    with fake_api(_script()) as script, Client(script.base, "k", retry=FAST_RETRY,
+                                                poll_interval=0.05) as client:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            client.wait("t1", timeout=0.3)
+    assert 0.3 <= time.monotonic() - start < 5

@@ -173,6 +173,8 @@ class AsyncClient:
                 raise StreamUnavailable(f"not an event stream: {response.headers}")
             decoder = c.SseDecoder()
             async for line in response.aiter_lines():
+                if line.startswith(":"):  # a keep-alive: lets wait() check its deadline
+                    yield "comment", {}
                 event = decoder.feed(line)
                 if event is not None:
                     yield event[0], json.loads(event[1])

@@ -249,6 +249,8 @@ def _decode(lines: Iterator[str], tid: str) -> Iterator[tuple[str, dict[str, Any
     decoder = c.SseDecoder()
     try:
         for line in lines:
+            if line.startswith(":"):  # a keep-alive: lets wait() check its deadline
+                yield "comment", {}
             event = decoder.feed(line)
             if event is not None:
                 yield event[0], json.loads(event[1])
