@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from meshsmith import remote_cli
 from meshsmith.errors import InputNotFoundError, InvalidViewsError, MeshsmithError
 from meshsmith.spec import (
     SLOTS,
@@ -384,6 +385,9 @@ def keys_credit(key_id: Annotated[str, typer.Argument(help="the key's public ID"
     except MeshsmithError as exc:
         _fail(exc)
     out.print(f"{key_id}: {balance} credits", highlight=False)
+
+
+remote_cli.register(app)  # submit, tasks, balance: a server through meshsmith.client
 
 
 def _settings(**flags: object) -> Settings:

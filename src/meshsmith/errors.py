@@ -309,3 +309,21 @@ def error_for_code(code: int, message: str) -> MeshsmithError:
     error = MeshsmithError(message)
     error.code = code
     return error
+
+
+# --- the Python client (meshsmith.client): failures that never reach the API ---------------
+
+
+class ServerUnreachableError(MeshsmithError):
+    """The client could not reach the server, or lost the connection mid-request, after
+    the retries it was allowed."""
+
+    code = 10080001
+    http_status = 503
+
+
+class UnexpectedResponseError(MeshsmithError):
+    """The server answered something the client cannot read (not the native envelope)."""
+
+    code = 10080002
+    http_status = 502
