@@ -119,3 +119,18 @@ def test_unreachable_server_exits_1_with_code_10080001(tmp_path: Path) -> None:
     code, _, stderr = _run("balance", "--server", f"http://127.0.0.1:{free_port()}",
                            "--key", "tsk_x")
     assert code == 1 and _error_line(stderr).startswith("error 10080001:")
+
+
+def test_submit_passes_the_topology_options_to_the_server(server: Server, key: str,
+                                                         tmp_path: Path) -> None:
+    env = {"MESHSMITH_URL": server.url, "MESHSMITH_API_KEY": key}
+    code, _, stderr = _run("submit", str(DUCK), "-o", str(tmp_path / "p.glb"), "--parts",
+                           *FAST, env=env)  # parts need --no-texture: the server says so
+    assert code == 2 and _error_line(stderr).startswith("error 10020001:")
+    assert "geometry only" in stderr
+    out = tmp_path / "low.glb"
+    code, stdout, stderr = _run("submit", str(DUCK), "-o", str(out), "--smart-low-poly",
+                                "--resolution", "512", "--faces", "1000",
+                                "--texture-size", "512", "-q", env=env)
+    assert code == 0, stderr
+    assert "40 credits spent" in stdout and len(trimesh.load(out, force="mesh").faces) == 1000

@@ -88,6 +88,13 @@ def submit(
     resolution: Annotated[str, typer.Option(help="512, 1024, 1536 or 1536pro")] = "1024",
     faces: Annotated[int | None, typer.Option(help="exact face count (even)")] = None,
     no_texture: Annotated[bool, typer.Option("--no-texture", help="geometry only")] = False,
+    quad: Annotated[bool, typer.Option("--quad", help="quad remesh; --faces counts quads")
+                    ] = False,
+    smart_low_poly: Annotated[bool, typer.Option(
+        "--smart-low-poly", help="feature-preserving low-poly with a baked normal map")
+    ] = False,
+    parts: Annotated[bool, typer.Option("--parts", help="named parts (needs --no-texture)")
+                     ] = False,
     no_pbr: Annotated[bool, typer.Option("--no-pbr", help="an unlit material")] = False,
     fmt: Annotated[str | None, typer.Option("--format", help="overrides OUT's extension")] = None,
     texture_size: Annotated[int, typer.Option(help="texture edge in pixels")] = 2048,
@@ -103,7 +110,8 @@ def submit(
     fmt = (fmt or output.suffix.lstrip(".")).lower()
     options = {"resolution": resolution, "texture": not no_texture, "pbr": not no_pbr,
                "texture_size": texture_size, "texture_format": texture_format,
-               "autofix": autofix, "engine": engine}
+               "autofix": autofix, "engine": engine, "quad": quad,
+               "smart_low_poly": smart_low_poly, "parts": parts}
     slots = [v.strip() for v in views.split(",")] if views else None
     with _client(server, key) as client, _progress_bar(quiet) as on_progress:
         task = client.generate(images, output.parent, (fmt,), views=slots,
