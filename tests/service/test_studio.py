@@ -87,6 +87,8 @@ def test_a_bad_key_shows_the_apis_error(page: Any) -> None:
     assert "code 1" in error.inner_text()  # the API's message and numeric code
     assert page.locator("#studio").get_attribute("data-signed-in") == "false"
     assert page.evaluate("sessionStorage.length") == 0
+    page.locator("#submit-button").focus()  # signed out, the panels are inert
+    assert page.evaluate("document.activeElement.id") != "submit-button"
 
 
 def test_refuses_a_file_that_is_not_an_image(page: Any, key: str, tmp_path: Path) -> None:
@@ -98,6 +100,32 @@ def test_refuses_a_file_that_is_not_an_image(page: Any, key: str, tmp_path: Path
     assert "not a PNG, JPEG, WebP or BMP" in page.locator("#views-error").inner_text()
     page.get_by_role("button", name="Generate").click()
     assert "front photo is required" in page.locator("#views-error").inner_text()
+
+
+def test_shows_an_option_error_next_to_its_field(page: Any, key: str) -> None:
+    _sign_in(page, key)
+    page.wait_for_selector("#studio[data-signed-in='true']")
+    page.wait_for_function("document.querySelector('#cost').textContent !== ''")
+    page.get_by_label("Faces (empty: default)").fill("3")
+    page.get_by_label("Faces (empty: default)").dispatch_event("change")
+    error = page.locator("[data-error-for='faces']")
+    error.wait_for(state="visible")
+    assert "code 10021002" in error.inner_text()  # the server's code, from /v1/quote
+    assert page.locator("#cost").inner_text() == ""
+
+
+def test_drop_zones_are_keyboard_reachable_with_a_visible_focus(page: Any, key: str) -> None:
+    _sign_in(page, key)
+    page.wait_for_selector("#studio[data-signed-in='true']")
+    page.locator("#signout-button").focus()
+    for _ in range(5):  # the first focusable things after the header are the four zones
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "front":
+            break
+    assert page.evaluate("document.activeElement.type") == "file"
+    outline = page.evaluate("getComputedStyle(document.activeElement.closest('.drop'))"
+                            ".outlineStyle")
+    assert outline == "solid"
 
 
 def _pick_and_configure(page: Any, key: str, server: Server) -> None:

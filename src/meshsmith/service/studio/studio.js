@@ -75,6 +75,8 @@ function setSignedIn(on) {
   $("#signout-button").hidden = !on;
   $("#signin-button").hidden = on;
   $("#api-key").disabled = on;
+  // Signed out, the studio's panels can be neither clicked nor reached with the keyboard.
+  document.querySelectorAll(".panel").forEach((panel) => { panel.inert = !on; });
   if (!on) $("#balance").textContent = "";
 }
 
@@ -86,7 +88,7 @@ async function refreshBalance() {
 async function loadFormats() {
   const { formats } = await fetch("/v1/formats").then((r) => r.json());
   const select = $("#format");
-  select.replaceChildren(...formats.map((f) => new Option(`${f.name} (.${f.extension})`, f.name)));
+  select.replaceChildren(...formats.map((f) => new Option(`${f.name} (.${f.extension.replace(/^\./, "")})`, f.name)));
   select.value = "glb";
 }
 
@@ -148,7 +150,7 @@ function clearOptionErrors() {
 // An API error goes next to the option its message names, else under the options.
 function showOptionError(err) {
   const message = String(err.message).toLowerCase();
-  const field = OPTION_FIELDS.find((f) => message.includes(f.replace("_", " "))
+  const field = OPTION_FIELDS.find((f) => message.includes(f.replaceAll("_", " "))
                                           || message.includes(f)) || "options";
   const target = document.querySelector(`[data-error-for="${field}"]`)
     || document.querySelector('[data-error-for="options"]');
@@ -294,7 +296,7 @@ function renderStats(stats) {
   if (stats) {
     rows.push(["Faces", stats.faces], ["Vertices", stats.vertices],
               ["Watertight", stats.watertight ? "yes" : "no"]);
-    if (stats.bounds) rows.push(["Size", sizeText(stats.bounds)]);
+    if (stats.bounds) rows.push(["Size (bounds)", sizeText(stats.bounds)]);
   }
   $("#stats").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", k), el("dd", String(v))]));
 }
@@ -421,8 +423,9 @@ function historyItem(task) {
 async function reopen(taskId) {
   try {
     const task = await api(`/v1/tasks/${taskId}`);
-    if (["queued", "running"].includes(task.status)) await followTask(taskId);
-    else await showTask(task);
+    if (["queued", "running"].includes(task.status)) return await followTask(taskId);
+    $("#progress-box").hidden = true;
+    await showTask(task);
   } catch (err) {
     showError($("#history-error"), err);
   }
@@ -447,6 +450,7 @@ function start() {
   $("#wireframe").addEventListener("change", applyViewerControls);
   $("#light").addEventListener("input", applyViewerControls);
   $("#history-refresh").addEventListener("click", loadHistory);
+  setSignedIn(false);
   const saved = sessionStorage.getItem(KEY_STORAGE);
   if (saved) signIn(saved);
   document.body.dataset.ready = "true";
