@@ -98,6 +98,10 @@ def test_refuses_a_file_that_is_not_an_image(page: Any, key: str, tmp_path: Path
     text.write_text("not an image")
     page.locator("input[name='front']").set_input_files(str(text))
     assert "not a PNG, JPEG, WebP or BMP" in page.locator("#views-error").inner_text()
+    page.locator("input[name='front']").set_input_files(
+        {"name": "huge.png", "mimeType": "image/png", "buffer": bytes(20_000_001)})
+    assert "larger than 20 MB" in page.locator("#views-error").inner_text()
+    assert not page.locator(".drop[data-slot='front'] img").is_visible()
     page.get_by_role("button", name="Generate").click()
     assert "front photo is required" in page.locator("#views-error").inner_text()
 
@@ -112,6 +116,15 @@ def test_shows_an_option_error_next_to_its_field(page: Any, key: str) -> None:
     error.wait_for(state="visible")
     assert "code 10021002" in error.inner_text()  # the server's code, from /v1/quote
     assert page.locator("#cost").inner_text() == ""
+
+
+def test_asks_for_a_glb_too_when_another_format_is_chosen(page: Any, key: str) -> None:
+    _sign_in(page, key)
+    page.wait_for_selector("#studio[data-signed-in='true']")
+    page.wait_for_function("document.querySelector('#format').options.length > 1")
+    with page.expect_request("**/v1/quote") as request:
+        page.get_by_label("Format").select_option("obj")
+    assert request.value.post_data_json["format"] == ["obj", "glb"]
 
 
 def test_drop_zones_are_keyboard_reachable_with_a_visible_focus(page: Any, key: str) -> None:
@@ -190,6 +203,8 @@ def _check_history_and_phone(page: Any) -> None:
     page.get_by_label("Wireframe").check()
     assert page.evaluate("window.studio.viewer.model.getObjectByProperty('isMesh', true)"
                          ".material.wireframe") is True
+    page.get_by_label("Light").fill("4.5")
+    assert page.evaluate("window.studio.viewer.sun.intensity") == 4.5
     item = page.locator("#history li button").first
     item.wait_for()
     page.evaluate("window.studio.loaded = false")
