@@ -68,7 +68,7 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``: the native ``/v1`` API, health and metrics."""
-    from meshsmith.service.api import hitem3d, native, spark3d, system, tripo
+    from meshsmith.service.api import hitem3d, native, spark3d, studio, system, tripo
 
     services = build_services(settings)
     app = FastAPI(title="Meshsmith", version=__version__, lifespan=_lifespan,
@@ -82,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tripo.router)
     app.include_router(spark3d.router)
     app.include_router(hitem3d.router)
+    studio.install(app)
     services.webhooks.bodies[hitem3d.WEBHOOK] = hitem3d.callback_body
     app.add_middleware(envelopes.DialectMiddleware)
     services.metrics.instrument(app)

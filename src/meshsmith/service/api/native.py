@@ -31,6 +31,7 @@ from meshsmith.service.app import Services
 from meshsmith.service.auth import issue_token
 from meshsmith.service.files import check_download
 from meshsmith.service.intake import store_image
+from meshsmith.service.pricing import task_cost
 from meshsmith.service.readmodel import TaskView
 from meshsmith.service.render import iso, task_json, webhook_log
 from meshsmith.service.submission import Submission, request_hash, submit
@@ -39,6 +40,7 @@ from meshsmith.spec import (
     InputOptions,
     TaskSpec,
     TextureOptions,
+    spec_to_options,
 )
 
 router = APIRouter(prefix="/v1", tags=["native"])
@@ -118,6 +120,13 @@ async def create_task(body: TaskRequest, svc: ServicesDep, key: KeyDep) -> JSONR
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse({"task_id": task.id, "status": task.status, "cost": task.cost},
                         status_code=202, headers=headers)
+
+
+@router.post("/quote")
+def quote(body: TaskRequest, svc: ServicesDep, key: KeyDep) -> dict[str, int]:
+    """The credits ``POST /v1/tasks`` would reserve for this body; nothing is created.
+    Views may be placeholders; bad options answer the same error codes as create."""
+    return {"cost": task_cost(spec_to_options(build_spec(body)), svc.settings.price)}
 
 
 @router.get("/tasks/{task_id}")
