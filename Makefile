@@ -30,9 +30,10 @@ tools: validator
 unit: tools blender
 	$(PYTHON) -m pytest -n 2 -q
 
-test: lint typecheck unit
+test: lint typecheck unit unit-postgres
 
-# The API suites again, every server on a throwaway PostgreSQL database (not part of `test`).
+# The API suites again, every server on a throwaway PostgreSQL database: the second
+# configuration of the API tests (issue 7).
 unit-postgres: tools blender
 	MESHSMITH_TEST_DATABASE=postgresql $(PYTHON) -m pytest -n 2 -q tests/service/api
 
