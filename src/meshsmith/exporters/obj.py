@@ -17,6 +17,7 @@ untextured meshes use the common ``v x y z r g b`` extension; metallic/roughness
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,20 +41,25 @@ def write_obj(mesh: Mesh, path: Path) -> list[Path]:
     """Write ``mesh`` to ``path`` (.obj) plus its .mtl and textures; returns every path
     written: the OBJ, the MTL, the base colour, then the roughness, metallic and normal maps."""
     mtl_path = path.with_suffix(".mtl")
-    written = [path, mtl_path]
+    with ThreadPoolExecutor(1) as images:  # PNG encoding (no GIL) beside the text
+        pending = images.submit(_write_images, mesh, path)
+        with path.open("w", encoding="ascii", newline="\n") as out:
+            out.writelines(_obj_lines(mesh, mtl_path.name))
+        textures = pending.result()
+    mtl_path.write_text(_mtl_text(mesh, textures), encoding="utf-8")
+    return [path, mtl_path, *(path.with_name(name) for name in textures.values())]
+
+
+def _write_images(mesh: Mesh, path: Path) -> dict[str, str]:
+    """Write the base colour and the PBR maps beside ``path``; returns MTL keyword -> file
+    name, in the order: ``map_Kd``, ``map_Pr``, ``map_Pm``, ``norm``."""
     textures: dict[str, str] = {}
     if mesh.has_texture:
-        image_path = write_texture(mesh.material, path)
-        textures["map_Kd"] = image_path.name
-        written.append(image_path)
+        textures["map_Kd"] = write_texture(mesh.material, path).name
     if mesh.uvs is not None and not mesh.material.unlit:
         maps = write_maps(mesh.material, path, tuple(MTL_MAP_KEYWORDS))
         textures |= {MTL_MAP_KEYWORDS[name]: p.name for name, p in maps.items()}
-        written += maps.values()
-    mtl_path.write_text(_mtl_text(mesh, textures), encoding="utf-8")
-    with path.open("w", encoding="ascii", newline="\n") as out:
-        out.writelines(_obj_lines(mesh, mtl_path.name))
-    return written
+    return textures
 
 
 def _mtl_text(mesh: Mesh, textures: dict[str, str]) -> str:
