@@ -4,6 +4,7 @@ decoder, request bodies and download plans. Nothing here does I/O."""
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 import uuid
@@ -18,6 +19,8 @@ import httpx
 from meshsmith.client.errors import STATUS_ERRORS, ApiError, ServerError
 from meshsmith.client.models import Task
 from meshsmith.errors import InputNotFoundError, InvalidViewsError, TaskStateError
+
+log = logging.getLogger("meshsmith.client")
 
 SLOTS = ("front", "back", "left", "right")
 RETRY_STATUSES = (500, 502, 503, 504)
@@ -46,6 +49,32 @@ class RetryPolicy:
         if after is not None and after > self.max_retry_after:
             return None
         return max(wait, after or 0.0)
+
+
+def next_delay(policy: RetryPolicy, base_url: str, attempt: int, idempotent: bool,
+               response: httpx.Response | None, exc: httpx.TransportError | None) -> float:
+    """Seconds to wait before the next try; raises the final error when no retry is
+    allowed (:class:`ServerUnreachableError` for a transport error, else the API's)."""
+    from meshsmith.errors import ServerUnreachableError
+
+    delay = policy.delay(attempt, response) if retryable(idempotent, response, exc) else None
+    if delay is None:
+        if exc is not None:
+            raise ServerUnreachableError(f"{base_url}: {exc!r}") from exc
+        assert response is not None
+        raise api_error(response)
+    log.info("retrying in %.2f s after %r", delay, exc or response)
+    return delay
+
+
+def parse_json(response: httpx.Response, url: str) -> Any:
+    """The response's JSON body; :class:`UnexpectedResponseError` when it is not JSON."""
+    from meshsmith.errors import UnexpectedResponseError
+
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise UnexpectedResponseError(f"{url}: not JSON: {response.text[:200]}") from exc
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -16,7 +16,7 @@ import httpx
 from meshsmith.client import _common as c
 from meshsmith.client.errors import AuthError, ForbiddenError, TaskFailedError
 from meshsmith.client.models import Balance, Task, TaskPage, TaskProgress, Upload
-from meshsmith.errors import MeshsmithError, ServerUnreachableError
+from meshsmith.errors import MeshsmithError
 
 log = logging.getLogger("meshsmith.client")
 ProgressCallback = Callable[[TaskProgress], None]
@@ -79,24 +79,11 @@ class Client:
     def _pause(self, attempt: int, idempotent: bool, response: httpx.Response | None,
                exc: httpx.TransportError | None) -> None:
         """Sleep before the next try, or raise the final error when none is allowed."""
-        delay = self.retry.delay(attempt, response) if c.retryable(
-            idempotent, response, exc) else None
-        if delay is None:
-            if exc is not None:
-                raise ServerUnreachableError(f"{self.base_url}: {exc!r}") from exc
-            assert response is not None
-            raise c.api_error(response)
-        log.info("retrying in %.2f s after %r", delay, exc or response)
-        time.sleep(delay)
+        time.sleep(c.next_delay(self.retry, self.base_url, attempt, idempotent, response, exc))
 
     def _json(self, method: str, url: str, *, idempotent: bool, **kw: Any) -> Any:
         response = self._send(method, url, idempotent=idempotent, **kw)
-        try:
-            return response.json()
-        except ValueError as exc:
-            from meshsmith.errors import UnexpectedResponseError
-
-            raise UnexpectedResponseError(f"{url}: not JSON: {response.text[:200]}") from exc
+        return c.parse_json(response, url)
 
     # --- the API ---------------------------------------------------------------------------
 
