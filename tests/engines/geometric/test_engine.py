@@ -110,3 +110,22 @@ def test_differently_cropped_photos_give_the_same_shape_as_uncropped_ones() -> N
     reference = np.ptp(_reconstruct(full).vertices, axis=0)
     extent = np.ptp(_reconstruct(cropped).vertices, axis=0)
     assert np.allclose(extent / extent[1], reference / reference[1], atol=0.06)
+
+
+def test_the_texture_is_projected_from_the_photo_at_its_own_resolution() -> None:
+    """A 1600-px photo at the 512 grid: the texture's view keeps about 1,400 px across the
+    crop, and its camera still puts the model's silhouette on the photo's object."""
+    yy, xx = np.mgrid[:1600, :1200] + 0.5
+    mask = np.hypot((xx - 600) / 420, (yy - 800) / 620) < 1
+    view = ViewInput(slot="front", rgb=np.repeat(np.where(mask, 90, 255).astype(np.uint8)[
+        ..., None], 3, axis=2), mask=mask)
+    recon = GeometricEngine().reconstruct({"front": view}, GeometryOptions(resolution="512"))
+    image = recon.views["front"]
+    assert image.rgb.shape[0] > 1300 and image.camera.size == image.rgb.shape[0]
+    col, row, _ = image.camera.project(recon.mesh.vertices)
+    c = np.clip(np.rint(col).astype(int), 0, image.mask.shape[1] - 1)
+    r = np.clip(np.rint(row).astype(int), 0, image.mask.shape[0] - 1)
+    inside = image.mask[r, c]
+    near = np.zeros_like(image.mask)  # the mask's boundary pixels (the surface's edge)
+    near[np.nonzero(np.hypot(*np.gradient(image.mask.astype(float))) > 0)] = True
+    assert (inside | near[r, c]).mean() > 0.99

@@ -18,6 +18,7 @@ from meshsmith.engines.geometric.field import (
     VisualHull,
 )
 from meshsmith.inputs import FramedView, frame_cropped, frame_shared, frame_view
+from meshsmith.inputs.framing import frame_square
 from meshsmith.mesh import Mesh
 from meshsmith.spec import SLOTS, GeometryOptions
 
@@ -25,6 +26,10 @@ FILL = 0.88            # fraction of the framed view the object spans
 MIN_FRAME = 128        # framed views are never smaller than this (pixels)
 BOUNDS_GRID = 96       # samples per axis when locating the object
 BOUNDS_EXTENT = 1.3    # half-size of the search cube, world units
+#: The texture is projected from each view's crop at the photo's own resolution, up to this
+#: edge (pixels), not at the grid's: a 2048² or 4096² texture can then hold the photo's
+#: detail. 2048 keeps four float views of the projection within about 200 MB.
+TEXTURE_FRAME_MAX = 2048
 
 
 class GeometricEngine(Engine):
@@ -43,8 +48,7 @@ class GeometricEngine(Engine):
         lattice = surface.fine_lattice(*object_bounds(field), options.grid_size)
         verts, faces = surface.extract(field, lattice, lambda f: progress(0.1 + 0.85 * f))
         mesh = Mesh(vertices=verts, faces=faces)
-        images = {s: ViewImage(framed[s].rgb, framed[s].mask, cameras[s]) for s in framed}
-        return Reconstruction(mesh=mesh, views=images)
+        return Reconstruction(mesh=mesh, views=texture_views(views, framed, cameras))
 
 
 def frame(views: Mapping[str, ViewInput], grid: int) -> dict[str, FramedView]:
@@ -59,6 +63,27 @@ def frame(views: Mapping[str, ViewInput], grid: int) -> dict[str, FramedView]:
     frames = framer([views[s].rgb for s in slots], [views[s].mask for s in slots],
                     fill=FILL, size=size)
     return dict(zip(slots, frames, strict=True))
+
+
+def texture_views(views: Mapping[str, ViewInput], framed: Mapping[str, FramedView],
+                  cameras: Mapping[str, Camera]) -> dict[str, ViewImage]:
+    """The views the texture is projected from: each framed crop cut again from its photo
+    at the photo's resolution (up to :data:`TEXTURE_FRAME_MAX`), its camera scaled to
+    match; a crop the grid already holds at full resolution is kept as it is."""
+    return {s: _texture_view(views[s], framed[s], cameras[s]) for s in framed}
+
+
+def _texture_view(view: ViewInput, crop: FramedView, camera: Camera) -> ViewImage:
+    size = crop.mask.shape[0]
+    left, top, side = (round(v) for v in crop.box)
+    sharp = min(TEXTURE_FRAME_MAX, side)
+    if sharp <= size:
+        return ViewImage(crop.rgb, crop.mask, camera)
+    full = frame_square(view.rgb, view.mask, (left, top, side), sharp)
+    k = sharp / size
+    scaled = Camera(camera.slot, sharp, (camera.center[0] * k, camera.center[1] * k),
+                    camera.tan_half)
+    return ViewImage(full.rgb, full.mask, scaled)
 
 
 def _one_image_size(views: Mapping[str, ViewInput]) -> bool:
