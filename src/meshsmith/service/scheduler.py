@@ -13,7 +13,7 @@ import threading
 
 from meshsmith.service.queue import TaskQueue
 from meshsmith.service.settings import Settings
-from meshsmith.service.storage import Storage
+from meshsmith.service.storage import Storage, task_key
 from meshsmith.service.store import Store
 
 log = logging.getLogger("meshsmith.scheduler")
@@ -42,7 +42,7 @@ class Scheduler:
         for task_id in self._store.queued_ids():
             self._queue.enqueue(task_id)
         for task_id in self._store.expire_outputs():
-            self._storage.delete_prefix(f"tasks/{task_id}")
+            self._storage.delete_prefix(task_key(task_id))
 
     def _loop(self) -> None:
         while not self._stop.is_set():

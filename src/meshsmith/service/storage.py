@@ -45,6 +45,11 @@ class Storage(Protocol):
         """Raise :class:`~meshsmith.errors.ConfigurationError` if the storage is unusable."""
 
 
+def task_key(task_id: str, name: str | None = None) -> str:
+    """The storage key of a task's result file ``name``, or of the prefix holding them all."""
+    return f"tasks/{task_id}" if name is None else f"tasks/{task_id}/{name}"
+
+
 def check_key(key: str) -> PurePosixPath:
     """``key`` as a safe relative path: no absolute paths, no ``..``, no empty parts."""
     path = PurePosixPath(key)

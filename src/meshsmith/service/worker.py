@@ -21,7 +21,7 @@ from typing import Any
 
 from meshsmith.errors import MeshsmithError
 from meshsmith.service.settings import Settings
-from meshsmith.service.storage import Storage, make_storage
+from meshsmith.service.storage import Storage, make_storage, task_key
 from meshsmith.service.store import Store
 
 log = logging.getLogger("meshsmith.worker")
@@ -68,7 +68,7 @@ def _run_claimed(ctx: WorkerContext, task_id: str, worker_id: str, beat: Heartbe
         outputs, stats = execute(ctx, task_id, workdir, beat)
         if ctx.store.succeed(task_id, worker_id, outputs, stats):
             return "success"
-        ctx.storage.delete_prefix(f"tasks/{task_id}")
+        ctx.storage.delete_prefix(task_key(task_id))
         return "lost"
     except TaskLost:
         return "lost"
@@ -102,7 +102,7 @@ def execute(ctx: WorkerContext, task_id: str, workdir: Path, beat: Heartbeat
     result = generate(spec, out, beat.report)
     beat.check()
     for path in result.files:
-        ctx.storage.put_file(f"tasks/{task_id}/{path.name}", path)
+        ctx.storage.put_file(task_key(task_id, path.name), path)
     outputs = {"model": {k: p.name for k, p in result.models.items()},
                "textures": {k: p.name for k, p in result.textures.items()},
                "cover": result.cover.name if result.cover else None,

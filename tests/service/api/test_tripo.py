@@ -522,6 +522,21 @@ def test_texture_model_refuses_unknown_foreign_and_unfinished_sources(
     assert "cancelled" in _error(client.post(f"{API}/task", json=body), 2006)
 
 
+def test_a_quad_fbx_task_converts_but_cannot_be_textured(client: httpx.Client, store: Store,
+                                                         token: str) -> None:
+    source = _task(client, token, quad=True, face_limit=1_000).json()["data"]["task_id"]
+    wait_for(client, source, {"success"}, timeout=300)
+    texture = {"type": "texture_model", "original_model_task_id": source}
+    assert "FBX" in _error(client.post(f"{API}/task", json=texture), 2006)
+    convert = {"type": "convert_model", "original_model_task_id": source, "format": "OBJ"}
+    r = client.post(f"{API}/task", json=convert)
+    assert r.status_code == 200, r.text
+    task_id = r.json()["data"]["task_id"]
+    client.post(f"/v1/tasks/{task_id}/cancel")
+    options = store.get_task(None, task_id).options
+    assert (options["format"], options["quad"], options["faces"]) == ("obj", True, 1_000)
+
+
 @pytest.mark.parametrize("extra", [{"text_prompt": "gold"}, {"texture": False, "pbr": False},
                                    {"texture_quality": "ultra"}])
 def test_texture_model_refuses_what_it_does_not_make_with_1004(

@@ -39,6 +39,7 @@ from meshsmith.service.models import Task
 from meshsmith.service.readmodel import TaskView
 from meshsmith.service.render import cover_url, model_file, result_files, signed_file_url
 from meshsmith.service.settings import Settings
+from meshsmith.service.storage import task_key
 from meshsmith.service.submission import Submission, check_callback, request_hash, submit
 from meshsmith.spec import (
     DEFAULT_FACES,
@@ -321,7 +322,7 @@ def check_mesh_url(svc: Services, owner_id: str, mesh_url: str | None) -> str:
     if PurePosixPath(name).suffix.lower() not in MESH_SUFFIXES:
         raise reject(10031012, f"mesh_url is a {PurePosixPath(name).suffix} model; texturing "
                                f"reads {', '.join(MESH_SUFFIXES)} (use format 1, 2 or 3)")
-    return f"tasks/{task.id}/{name}"
+    return task_key(task.id, name)
 
 
 def task_spec(form: SubmitForm, rule: ModelRule, files: dict[str, UploadFile]) -> TaskSpec:

@@ -34,6 +34,7 @@ from meshsmith.service.intake import store_image
 from meshsmith.service.pricing import task_cost
 from meshsmith.service.readmodel import TaskView
 from meshsmith.service.render import iso, task_json, webhook_log
+from meshsmith.service.storage import task_key
 from meshsmith.service.submission import Submission, request_hash, submit
 from meshsmith.spec import (
     GeometryOptions,
@@ -237,7 +238,7 @@ def download(task_id: str, name: str, request: Request, svc: ServicesDep,
     task = check_download(svc, task_id, name, expires, sig)
     if authorization and svc.auth.key_for(authorization).id != task.owner_id:
         raise NotFoundError(f"no task {task_id!r}")
-    key = f"tasks/{task_id}/{name}"
+    key = task_key(task_id, name)
     path = svc.storage.local_path(key)
     if path is not None:
         return FileResponse(path, media_type=_media_type(name), filename=name)

@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from anyio import to_thread
 from fastapi import APIRouter, Body, File, UploadFile, WebSocket, WebSocketDisconnect
@@ -42,6 +42,7 @@ from meshsmith.service.models import Task
 from meshsmith.service.pricing import task_cost
 from meshsmith.service.readmodel import TaskView
 from meshsmith.service.render import cover_url, model_file, signed_file_url
+from meshsmith.service.storage import task_key
 from meshsmith.service.submission import Submission, request_hash, submit
 from meshsmith.spec import (
     DEFAULT_FACES,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from meshsmith.service.storage_s3 import S3Storage
 
 router = APIRouter(prefix=TRIPO_PREFIX, tags=["tripo"])
+BodyT = TypeVar("BodyT", bound=BaseModel)
 
 MODEL_VERSIONS = ("v3.1-20260211", "v3.0-20250812")
 DEFAULT_MODEL_VERSION = MODEL_VERSIONS[0]
@@ -212,8 +214,13 @@ def parse_task(raw: dict[str, Any]) -> TripoTask:
     if task_type not in TASK_TYPES:
         raise DialectRuleError(f"task type {task_type!r} is not supported", 2002,
                                suggestion=f"Use one of: {', '.join(TASK_TYPES)}.")
+    return parse_body(TripoTask, raw)
+
+
+def parse_body(model: type[BodyT], raw: dict[str, Any]) -> BodyT:
+    """``raw`` validated as ``model``; errors answer like FastAPI's own (1004)."""
     try:
-        return TripoTask.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
 
@@ -420,10 +427,7 @@ class TripoTextureTask(_TripoBody):
 def texture_submission(svc: Services, owner_id: str, raw: dict[str, Any]) -> Submission:
     """A texture_model request as a texturing task over its source task's model and
     photos; priced as Tripo's texture step (texture, +detailed)."""
-    try:
-        body = TripoTextureTask.model_validate(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from exc
+    body = parse_body(TripoTextureTask, raw)
     if not (body.texture or body.pbr):
         raise InvalidRequestError("texture_model with texture=false and pbr=false makes nothing")
     source, model = source_model(svc, owner_id, body.original_model_task_id)
@@ -436,7 +440,7 @@ def texture_submission(svc: Services, owner_id: str, raw: dict[str, Any]) -> Sub
         asset=AssetOptions(compress="draco" if body.compress == "geometry" else "meshopt"))
     prices = svc.settings.price
     return Submission(owner_id=owner_id, spec=spec, refs=dict(source.views),
-                      source_model=f"tasks/{source.id}/{model}",
+                      source_model=task_key(source.id, model),
                       cost=prices.texture + (prices.detailed_texture if detailed else 0),
                       request_hash=request_hash(body.model_dump_json()),
                       client_request={"type": body.type,
@@ -468,11 +472,8 @@ def convert_submission(svc: Services, owner_id: str, raw: dict[str, Any]) -> Sub
     """A convert_model request as a task that derives the source's model again from the
     source's photos and options (the geometric engine is deterministic, so the shape is the
     source's) and writes it with the convert options."""
-    try:
-        body = TripoConvertTask.model_validate(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from exc
-    source, _ = source_model(svc, owner_id, body.original_model_task_id)
+    body = parse_body(TripoConvertTask, raw)
+    source = finished_source(svc, owner_id, body.original_model_task_id)
     if "source_model" in source.options:
         raise DialectRuleError("convert_model takes an image_to_model or multiview_to_model "
                                "task; convert the task that made the geometry", 2006)
@@ -506,23 +507,32 @@ def converted_spec(source: Task, body: TripoConvertTask) -> TaskSpec:
                    texture_maps=False)
 
 
-def source_model(svc: Services, owner_id: str, task_id: str) -> tuple[Task, str]:
-    """The source task (this key's, finished) and its model's file name: 2006 for a task
-    that cannot be textured, 2007 for one that has not finished."""
+def finished_source(svc: Services, owner_id: str, task_id: str) -> Task:
+    """The source task, this key's and successful: 2006 for an unknown, another key's, a
+    failed, cancelled or expired task, 2007 for one that has not finished."""
     try:
         source = svc.store.get_task(owner_id, task_id)
     except NotFoundError:
         raise DialectRuleError(f"original_model_task_id {task_id!r} is not one of your "
                                "tasks", 2006) from None
     if source.status in states.ACTIVE:
-        raise DialectRuleError(f"the original task is still {source.status}; texture it "
+        raise DialectRuleError(f"the original task is still {source.status}; use it "
                                "once it has succeeded", 2007)
-    model = model_file(source) if source.status == states.SUCCESS else None
+    if source.status != states.SUCCESS or model_file(source) is None:
+        raise DialectRuleError(f"the original task cannot be used: it is {source.status}",
+                               2006, suggestion="Use a successful image_to_model or "
+                                                "multiview_to_model task.")
+    return source
+
+
+def source_model(svc: Services, owner_id: str, task_id: str) -> tuple[Task, str]:
+    """The source task (see :func:`finished_source`) and its model's file name, which must
+    be a mesh Meshsmith reads back (2006 for an FBX)."""
+    source = finished_source(svc, owner_id, task_id)
+    model = model_file(source)
     if model is None or PurePosixPath(model).suffix not in MESH_SUFFIXES:
-        reason = "its model is an FBX" if model else f"it is {source.status}"
-        raise DialectRuleError(f"the original task cannot be textured: {reason}", 2006,
-                               suggestion="Use a successful image_to_model or "
-                                          "multiview_to_model task with a GLB model.")
+        raise DialectRuleError("the original task cannot be textured: its model is an FBX",
+                               2006, suggestion="Texture a task with a GLB model.")
     return source, model
 
 
