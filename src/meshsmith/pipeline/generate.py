@@ -173,10 +173,9 @@ def reconstruct(spec: TaskSpec, views: Mapping[str, ViewInput],
     recon = get_engine(spec.engine).reconstruct(views, geometry, lambda f: progress(share * f))
     if geometry.smart_low_poly:
         reference = reference_surface(recon.mesh)
-        recon = Reconstruction(mesh=low_poly(spec, reference), views=recon.views,
-                               detail=reference)
+        recon = replace(recon, mesh=low_poly(spec, reference), detail=reference)
     else:
-        recon = Reconstruction(mesh=topology(spec, recon.mesh), views=recon.views)
+        recon = replace(recon, mesh=topology(spec, recon.mesh))
     if geometry.parts:
         recon = replace(recon, mesh=segment_parts(recon.mesh))
     progress(1.0)

@@ -174,8 +174,9 @@ def _cross(vertices: NDArray[np.float64], faces: NDArray[np.int32]) -> NDArray[n
 
 def _surface_samples(mesh: Mesh, count: int, seed: int) -> NDArray[np.float64]:
     """(count, 3) points spread uniformly by area over ``mesh`` (seeded, reproducible)."""
-    tri = mesh.vertices.astype(np.float64)[mesh.faces]
-    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    vertices = mesh.vertices.astype(np.float64)
+    area = np.linalg.norm(_cross(vertices, mesh.faces), axis=1)
+    tri = vertices[mesh.faces]
     rng = np.random.default_rng(seed)
     face = rng.choice(len(tri), size=count, p=area / area.sum())
     u, v = rng.random(count), rng.random(count)

@@ -188,14 +188,20 @@ class _Tracer:
         """``(ray indices (H,), hit points (H, 3))`` of the rays that hit the surface."""
         tri = self.intersector.intersects_first(origins, dirs)
         ray = np.nonzero(tri >= 0)[0]
-        corners = self.vertices[self.faces[tri[ray]]]  # (H, 3, 3)
-        normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
         o, d = origins[ray], dirs[ray]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (np.einsum("ij,ij->i", corners[:, 0] - o, normal)
-                 / np.einsum("ij,ij->i", d, normal))
+        t = ray_plane_distance(self.vertices[self.faces[tri[ray]]], o, d)
         keep = np.isfinite(t)
         return ray[keep], o[keep] + t[keep, None] * d[keep]
+
+
+def ray_plane_distance(corners: NDArray[np.float64], origins: NDArray[np.float64],
+                       dirs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(N,) distance along each ray (origins, dirs: (N, 3)) to the plane of its triangle
+    (corners: (N, 3, 3)); not finite where a ray runs parallel to its plane."""
+    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.einsum("ij,ij->i", corners[:, 0] - origins, normal)
+                          / np.einsum("ij,ij->i", dirs, normal))
 
 
 def _ray_tracer(mesh: Mesh) -> _Tracer:

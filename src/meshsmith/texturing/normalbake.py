@@ -118,10 +118,9 @@ def barycentric(corners: NDArray[np.float64], points: NDArray[np.float64]
 
 def _plane_hits(corners: NDArray[np.float64], origins: NDArray[np.float64],
                 dirs: NDArray[np.float64]) -> NDArray[np.float64]:
-    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (np.einsum("ij,ij->i", corners[:, 0] - origins, normal)
-             / np.einsum("ij,ij->i", dirs, normal))
+    from meshsmith.texturing.bake import ray_plane_distance
+
+    t = ray_plane_distance(corners, origins, dirs)
     return origins + np.nan_to_num(t)[:, None] * dirs
 
 
