@@ -27,6 +27,23 @@ def isin_ints(values: NDArray[np.integer], pool: NDArray[np.integer]) -> NDArray
     return np.asarray(table[pos] == values)
 
 
+def argsort_ints(keys: NDArray[np.integer]) -> NDArray[np.int64]:
+    """Stable argsort of non-negative integer keys (ties keep their order).
+
+    When every key fits beside its own index in 63 bits, key and index are packed into one
+    int64 and sorted by value, which numpy does several times faster than an argsort.
+    """
+    k = np.asarray(keys).astype(np.int64, copy=False)
+    if len(k) == 0:
+        return np.zeros(0, dtype=np.int64)
+    bits = max(1, int(len(k) - 1).bit_length())
+    top = int(k.max())
+    if int(k.min()) < 0 or top.bit_length() + bits > 63:
+        return np.argsort(k, kind="stable")
+    packed = np.sort((k << bits) | np.arange(len(k), dtype=np.int64))
+    return packed & ((1 << bits) - 1)
+
+
 def pair_keys(a: NDArray[np.integer], b: NDArray[np.integer], n: int) -> NDArray[np.int64]:
     """One int64 key per (a, b) pair with 0 <= b < n."""
     return a.astype(np.int64) * n + b.astype(np.int64)

@@ -142,7 +142,9 @@ def run_generate(spec: TaskSpec, output: Path, quiet: bool) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     with Progress(TextColumn("{task.description:<12}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                  console=err, disable=quiet or not err.is_terminal, transient=False) as bars:
+                  console=err, disable=quiet or not err.is_terminal, transient=False,
+                  auto_refresh=False) as bars:  # redrawn per report: no refresh thread, so
+        # the engine may fork its meshing processes (see surface.mesh_processes)
         tasks = {s: bars.add_task(s, total=hi - lo, start=False) for s, (lo, hi) in
                  stages.items()}
         result = generate(spec, output, _progress_updater(bars, tasks, stages))
@@ -201,7 +203,7 @@ def _progress_updater(bars: Progress, tasks: dict[str, TaskID],
     def update(stage: str, percent: float) -> None:
         lo, _ = stages[stage]
         bars.start_task(tasks[stage])
-        bars.update(tasks[stage], completed=percent - lo)
+        bars.update(tasks[stage], completed=percent - lo, refresh=True)
 
     return update
 

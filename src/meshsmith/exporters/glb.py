@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from meshsmith.exporters._image import (
     pbr_map_images,
     srgb_to_linear,
 )
-from meshsmith.mesh import FloatArray, IntArray, Mesh
+from meshsmith.mesh import FloatArray, IntArray, Material, Mesh
 
 GLB_MAGIC = 0x46546C67  # "glTF"
 CHUNK_JSON = 0x4E4F534A  # "JSON"
@@ -50,6 +51,9 @@ COMPONENT_TYPES = {
 #: Base colour of a model with neither texture nor vertex colours (linear RGBA).
 UNTEXTURED_BASE_COLOR = [0.8, 0.8, 0.8, 1.0]
 UNLIT = "KHR_materials_unlit"
+#: Texture images are encoded on this many threads while the geometry is packed (OpenCV's
+#: and Pillow's encoders release the GIL).
+ENCODE_THREADS = 2
 
 Json = dict[str, Any]
 
@@ -206,7 +210,10 @@ def _document(mesh: Mesh, buffer: _BinaryBuffer) -> Json:
     from meshsmith import __version__
 
     slots = _texture_slots(mesh)
-    meshes = _meshes(mesh, slots, buffer)
+    with ThreadPoolExecutor(max_workers=ENCODE_THREADS) as pool:
+        encoded = [pool.submit(_encode_image, mesh.material, name) for name in slots]
+        meshes = _meshes(mesh, slots, buffer)  # packed while the images encode
+        images = [job.result() for job in encoded]
     gltf: Json = {
         "asset": {"version": "2.0", "generator": f"meshsmith {__version__}"},
         "scene": 0,
@@ -216,7 +223,7 @@ def _document(mesh: Mesh, buffer: _BinaryBuffer) -> Json:
         "materials": [_material(mesh, slots)],
     }
     if slots:
-        gltf |= _textures(mesh, slots, buffer)
+        gltf |= _textures(mesh, images, buffer)
     if mesh.material.unlit:
         gltf["extensionsUsed"] = [UNLIT]
     gltf |= {"accessors": buffer.accessors, "bufferViews": buffer.views}
@@ -279,18 +286,18 @@ def _material(mesh: Mesh, slots: dict[str, int]) -> Json:
     return material
 
 
-def _textures(mesh: Mesh, slots: dict[str, int], buffer: _BinaryBuffer) -> Json:
-    """Embed one image per slot (base colour in its format, maps as PNG); returns the
+def _encode_image(material: Material, name: str) -> tuple[bytes, str]:
+    """One texture slot's image as ``(bytes, media type)``: the base colour in its own
+    format, every other map as PNG."""
+    if name == "base_color":
+        return encode_texture(material), IMAGE_MEDIA_TYPES[material.image_format]
+    return encode_png(pbr_map_images(material)[name]), IMAGE_MEDIA_TYPES["png"]
+
+
+def _textures(mesh: Mesh, encoded: list[tuple[bytes, str]], buffer: _BinaryBuffer) -> Json:
+    """Embed the encoded images, one per texture slot in slot order; returns the
     ``images``, ``samplers`` (one, shared) and ``textures``."""
-    material = mesh.material
-    maps = pbr_map_images(material)
-    images: list[Json] = []
-    for name in slots:  # slots are numbered in insertion order
-        if name == "base_color":
-            data, mime = encode_texture(material), IMAGE_MEDIA_TYPES[material.image_format]
-        else:
-            data, mime = encode_png(maps[name]), IMAGE_MEDIA_TYPES["png"]
-        images.append({"bufferView": buffer.add_view(data), "mimeType": mime})
+    images = [{"bufferView": buffer.add_view(data), "mimeType": mime} for data, mime in encoded]
     uvs = mesh.uvs if mesh.uvs is not None else np.zeros((0, 2), np.float32)
     inside = bool(np.all((uvs >= 0.0) & (uvs <= 1.0)))
     wrap = CLAMP_TO_EDGE if inside else REPEAT

@@ -52,8 +52,9 @@ def drop_degenerate(mesh: Mesh) -> Mesh:
 
 def compact(mesh: Mesh) -> Mesh:
     """Drop unreferenced vertices (geometry only; UVs and colours are discarded)."""
-    used, inverse = np.unique(mesh.faces, return_inverse=True)
-    faces = inverse.reshape(-1, 3).astype(np.int32)
+    used = np.bincount(mesh.faces.ravel(), minlength=len(mesh.vertices)) > 0
+    index = (np.cumsum(used) - 1).astype(np.int32)
+    faces = index[mesh.faces].reshape(-1, 3)
     return Mesh(vertices=mesh.vertices[used], faces=faces, material=mesh.material)
 
 

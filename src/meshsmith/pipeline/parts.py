@@ -66,8 +66,7 @@ def segment_faces(mesh: Mesh, max_parts: int = MAX_PARTS) -> NDArray[np.int64]:
 def shape_diameter(mesh: Mesh, rays: int = SDF_RAYS) -> NDArray[np.float64]:
     """(F,) local thickness per face (model units): the trimmed mean length of ``rays``
     inward rays in a cone around the inward normal (rays that miss are ignored)."""
-    import trimesh
-    from trimesh.ray.ray_pyembree import RayMeshIntersector
+    from meshsmith.raycast import RayCaster
 
     tri = mesh.vertices.astype(np.float64)[mesh.faces]
     centre = tri.mean(axis=1)
@@ -76,11 +75,9 @@ def shape_diameter(mesh: Mesh, rays: int = SDF_RAYS) -> NDArray[np.float64]:
     eps = 1e-5 * float(np.linalg.norm(np.ptp(mesh.vertices, axis=0)))
     origins = np.repeat(centre - eps * normal, rays, axis=0)
     flat = dirs.reshape(-1, 3)
-    surface = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
-    locations, index, _ = RayMeshIntersector(surface).intersects_location(
-        origins, flat, multiple_hits=False)
+    index, _, distance = RayCaster(mesh.vertices, mesh.faces).first_hits(origins, flat)
     length = np.full(len(flat), np.nan)
-    length[index] = np.linalg.norm(locations - origins[index], axis=1)
+    length[index] = distance
     return _trimmed_mean(length.reshape(-1, rays))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from meshsmith._arrays import isin_ints, pair_keys
+from meshsmith._arrays import argsort_ints, isin_ints, pair_keys
 from meshsmith.mesh import Mesh
 from meshsmith.pipeline.clean import compact, half_edges
 
@@ -20,38 +20,49 @@ _MAX_ROUNDS = 8
 def make_manifold(mesh: Mesh) -> Mesh:
     """Remove non-manifold edges (refilling the holes) and split pinched vertices."""
     work = mesh
+    twins = half_edge_twins(work.faces)
     for _ in range(_MAX_ROUNDS):
-        bad = _faces_on_bad_edges(work.faces)
+        bad = _faces_without_twins(twins)
         if not bad.any():
             break
         work = fill_holes(_drop_until_simple(compact(work.with_(faces=work.faces[~bad]))))
-    return split_pinched_vertices(work)
+        twins = half_edge_twins(work.faces)
+    return _split_pinched(work, twins)
 
 
-def _faces_on_bad_edges(faces: NDArray[np.int32]) -> NDArray[np.bool_]:
-    """(F,) faces with a half-edge that repeats (an edge of more than two faces, or two
-    faces wound the same way) or has no opposite half-edge."""
-    directed = half_edges(faces)
-    n = int(directed.max()) + 1
-    keys = pair_keys(directed[:, 0], directed[:, 1], n)
-    reverse = pair_keys(directed[:, 1], directed[:, 0], n)
-    order = np.argsort(keys)
+def half_edge_twins(faces: NDArray[np.integer]) -> NDArray[np.int64]:
+    """(3F,) for each half-edge (numbered as :func:`half_edges` lists them) the index of
+    its opposite half-edge, or -1 where its edge is not shared by exactly two faces wound
+    opposite ways (a boundary, a fold of three or more faces, or a flipped neighbour).
+
+    One sort of the undirected edge keys puts the two half-edges of an edge side by side.
+    """
+    d = half_edges(faces)
+    twins = np.full(len(d), -1, dtype=np.int64)
+    if len(d) == 0:
+        return twins
+    lo, hi = d.min(axis=1), d.max(axis=1)
+    keys = pair_keys(lo, hi, int(hi.max()) + 1)
+    order = argsort_ints(keys)
     ordered = keys[order]
-    repeat = np.zeros(len(keys), dtype=bool)
-    same = ordered[1:] == ordered[:-1]
-    repeat[order[1:][same]] = True
-    repeat[order[:-1][same]] = True
-    pos = np.clip(np.searchsorted(ordered, reverse), 0, len(keys) - 1)
-    lonely = ordered[pos] != reverse
-    return np.asarray((repeat | lonely).reshape(3, -1).any(axis=0))
+    start = np.concatenate([[True], ordered[1:] != ordered[:-1], [True]])
+    first = np.nonzero(start[:-1])[0]
+    pairs = first[(np.diff(np.nonzero(start)[0]) == 2)]
+    a, b = order[pairs], order[pairs + 1]
+    ok = (d[a, 0] < d[a, 1]) != (d[b, 0] < d[b, 1])
+    twins[a[ok]], twins[b[ok]] = b[ok], a[ok]
+    return twins
+
+
+def _faces_without_twins(twins: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """(F,) faces with a half-edge that has no twin."""
+    return np.asarray((twins < 0).reshape(3, -1).any(axis=0))
 
 
 def _boundary_half_edges(faces: NDArray[np.int32]) -> NDArray[np.int64]:
-    """(B, 2) directed edges that have no opposite half-edge."""
-    directed = half_edges(faces)
-    n = int(directed.max()) + 1
-    key = pair_keys(directed[:, 0], directed[:, 1], n)
-    return directed[~isin_ints(pair_keys(directed[:, 1], directed[:, 0], n), key)]
+    """(B, 2) directed edges without a twin: on the surfaces this module builds (every fold
+    and flipped pair already removed), exactly the edges of one face, the holes' rims."""
+    return half_edges(faces)[half_edge_twins(faces) < 0]
 
 
 def _drop_until_simple(mesh: Mesh) -> Mesh:
@@ -105,29 +116,49 @@ def _walk(succ: dict[int, int], start: int, seen: set[int]) -> list[int]:
 
 
 def split_pinched_vertices(mesh: Mesh) -> Mesh:
-    """Give each separate face fan around a vertex its own copy of that vertex."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    """Give each separate face fan around a vertex its own copy of that vertex.
 
-    f = mesh.faces.astype(np.int64)
-    nf = len(f)
-    corner_v = f.T.ravel()  # corner k*nf + i is vertex f[i, k]
-    corner = np.arange(3 * nf)
-    # two corners of one vertex are in one fan when their faces share an edge at it
-    nxt = f[:, [1, 2, 0]].T.ravel()
-    prv = f[:, [2, 0, 1]].T.ravel()
-    n = int(f.max()) + 1
-    key_out = corner_v * n + nxt
-    key_in = corner_v * n + prv
-    order = np.argsort(key_in)
-    pos = np.searchsorted(key_in[order], key_out)
-    pos = np.clip(pos, 0, len(order) - 1)
-    match = key_in[order][pos] == key_out
-    a, b = corner[match], order[pos[match]]
-    graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(3 * nf, 3 * nf))
-    _, fan = connected_components(graph, directed=False)
-    uniq, inverse = np.unique(pair_keys(fan, corner_v, n), return_inverse=True)
-    if len(uniq) == len(mesh.vertices):
+    The first fan of a vertex keeps its index; every further fan gets a copy appended to
+    the vertex array. A mesh without pinched vertices is returned as it is.
+    """
+    return _split_pinched(mesh, half_edge_twins(mesh.faces))
+
+
+def _split_pinched(mesh: Mesh, twins: NDArray[np.int64]) -> Mesh:
+    corner_v = mesh.faces.astype(np.int64).T.ravel()  # corner k*F + i is vertex faces[i, k]
+    fan = fan_labels(twins)
+    roots = np.nonzero(fan == np.arange(len(fan)))[0]
+    order = np.argsort(corner_v[roots], kind="stable")
+    roots, root_v = roots[order], corner_v[roots[order]]
+    extra = np.concatenate([[False], root_v[1:] == root_v[:-1]])
+    if not extra.any():
         return mesh
-    faces = inverse.reshape(3, nf).T.astype(np.int32)
-    return Mesh(vertices=mesh.vertices[uniq % n], faces=faces, material=mesh.material)
+    index = np.empty(len(fan), dtype=np.int64)
+    index[roots] = np.where(extra, len(mesh.vertices) + np.cumsum(extra) - 1, root_v)
+    verts = np.concatenate([mesh.vertices, mesh.vertices[root_v[extra]]])
+    faces = index[fan].reshape(3, -1).T.astype(np.int32)
+    return Mesh(vertices=verts, faces=faces, material=mesh.material)
+
+
+def fan_labels(twins: NDArray[np.int64]) -> NDArray[np.int64]:
+    """(3F,) for each corner (corner ``k*F + i`` is ``faces[i, k]``) the smallest corner
+    index of its fan: the corners of one vertex joined across shared edges.
+
+    ``twins`` comes from :func:`half_edge_twins`. Half-edge ``k*F + i`` leaves corner
+    ``k*F + i``; across its twin lies the next corner around the same vertex. A fan is a
+    cycle (at a boundary, a path) of those links, labelled by doubling the links each round
+    until no label changes (about log2 of the largest valence rounds).
+    """
+    nf = len(twins) // 3
+    ids = np.arange(len(twins))
+    linked = twins >= 0
+    succ = ids.copy()
+    succ[linked] = ((twins[linked] // nf + 1) % 3) * nf + twins[linked] % nf
+    pred = ids.copy()
+    pred[succ[linked]] = ids[linked]
+    label = ids
+    while True:
+        new = np.minimum(label, np.minimum(label[succ], label[pred]))
+        if np.array_equal(new, label):
+            return label
+        label, succ, pred = new, succ[succ], pred[pred]

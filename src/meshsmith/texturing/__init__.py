@@ -36,4 +36,4 @@ def texture_mesh(mesh: Mesh, views: Mapping[str, ViewImage], options: TextureOpt
         return textured
     from meshsmith.texturing.pbr import pbr_maps
 
-    return pbr_maps(textured)
+    return pbr_maps(textured, covered=texels.covered)

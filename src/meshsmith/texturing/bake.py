@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
@@ -26,6 +25,7 @@ from numpy.typing import NDArray
 from meshsmith.camera import Camera
 from meshsmith.engines.base import ViewImage
 from meshsmith.mesh import Mesh
+from meshsmith.raycast import RayCaster
 from meshsmith.texturing.charts import face_normals
 from meshsmith.texturing.raster import TexelMap
 
@@ -83,7 +83,7 @@ def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.flo
     return np.clip(np.rint(total / weight[:, None]), 0, 255).astype(np.uint8)
 
 
-def _look(view: _Projector, facing: NDArray[np.float32], tracer: _Tracer,
+def _look(view: _Projector, facing: NDArray[np.float32], tracer: RayCaster,
           points: NDArray[np.float32]
           ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
     """The points one view sees: ``(indices (M,), blend weights (M,), colours (M, 3))``."""
@@ -132,7 +132,7 @@ def nearest_fill(image: NDArray[np.uint8], known: NDArray[np.bool_]) -> NDArray[
     return image[rows, cols][labels - 1]
 
 
-def visible(tracer: _Tracer, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
+def visible(tracer: RayCaster, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
     """(N,) whether each surface point is the first surface its camera ray meets."""
     depth = depth_map(tracer, camera)
     scale = depth.shape[0] / camera.size
@@ -143,7 +143,7 @@ def visible(tracer: _Tracer, camera: Camera, points: NDArray[np.float32]) -> NDA
     return np.asarray(toward >= depth[r, c] - DEPTH_TOLERANCE)
 
 
-def depth_map(tracer: _Tracer, camera: Camera) -> NDArray[np.float32]:
+def depth_map(tracer: RayCaster, camera: Camera) -> NDArray[np.float32]:
     """(D, D) float32: the toward-camera coordinate of the first hit per pixel (-inf: none).
 
     ``tracer`` is the mesh's :func:`_ray_tracer`.
@@ -153,7 +153,8 @@ def depth_map(tracer: _Tracer, camera: Camera) -> NDArray[np.float32]:
                                        camera.center[1] * size / camera.size), camera.tan_half)
     origins, dirs = _pixel_rays(small)
     depth = np.full(size * size, -np.inf, dtype=np.float32)
-    ray_idx, hits = tracer.first_hits(origins, dirs)
+    ray_idx, _, distance = tracer.first_hits(origins, dirs)
+    hits = origins[ray_idx] + distance[:, None] * dirs[ray_idx]
     depth[ray_idx] = hits @ camera.toward
     return depth.reshape(size, size)
 
@@ -175,43 +176,9 @@ def _pixel_rays(camera: Camera) -> tuple[NDArray[np.float64], NDArray[np.float64
     return np.broadcast_to(origin, d.shape).copy(), d
 
 
-@dataclass(frozen=True)
-class _Tracer:
-    """An Embree ray intersector over one mesh, built once and shared by every view."""
-
-    intersector: Any
-    vertices: NDArray[np.float64]
-    faces: NDArray[np.int64]
-
-    def first_hits(self, origins: NDArray[np.float64], dirs: NDArray[np.float64]
-                   ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """``(ray indices (H,), hit points (H, 3))`` of the rays that hit the surface."""
-        tri = self.intersector.intersects_first(origins, dirs)
-        ray = np.nonzero(tri >= 0)[0]
-        o, d = origins[ray], dirs[ray]
-        t = ray_plane_distance(self.vertices[self.faces[tri[ray]]], o, d)
-        keep = np.isfinite(t)
-        return ray[keep], o[keep] + t[keep, None] * d[keep]
-
-
-def ray_plane_distance(corners: NDArray[np.float64], origins: NDArray[np.float64],
-                       dirs: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(N,) distance along each ray (origins, dirs: (N, 3)) to the plane of its triangle
-    (corners: (N, 3, 3)); not finite where a ray runs parallel to its plane."""
-    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(np.einsum("ij,ij->i", corners[:, 0] - origins, normal)
-                          / np.einsum("ij,ij->i", dirs, normal))
-
-
-def _ray_tracer(mesh: Mesh) -> _Tracer:
-    """Build the shared ray tracer for ``mesh``."""
-    import trimesh
-    from trimesh.ray.ray_pyembree import RayMeshIntersector
-
-    tm = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
-    return _Tracer(RayMeshIntersector(tm), mesh.vertices.astype(np.float64),
-                   mesh.faces.astype(np.int64))
+def _ray_tracer(mesh: Mesh) -> RayCaster:
+    """Build the shared ray caster for ``mesh``."""
+    return RayCaster(mesh.vertices, mesh.faces)
 
 
 def grow_into_gutter(image: NDArray[np.uint8], covered: NDArray[np.bool_]) -> NDArray[np.uint8]:

@@ -81,23 +81,20 @@ def _reference_normals(reference: Mesh, frame: _Frame, distance: float
                        ) -> NDArray[np.float64]:
     """(N, 3) unit normals of ``reference`` where each texel's inward ray meets it within
     ``2 distance``; the texel's own normal where it does not."""
-    import trimesh
-    from trimesh.ray.ray_pyembree import RayMeshIntersector
-
     from meshsmith.exporters._geometry import vertex_normals
+    from meshsmith.raycast import RayCaster
 
-    surface = trimesh.Trimesh(reference.vertices, reference.faces, process=False)
     origins = frame.point + distance * frame.normal
-    hit = RayMeshIntersector(surface).intersects_first(origins, -frame.normal)
+    rays, faces, along = RayCaster(reference.vertices, reference.faces).first_hits(
+        origins, -frame.normal)
     result = frame.normal.copy()
-    rays = np.nonzero(hit >= 0)[0]
-    corners = reference.vertices.astype(np.float64)[reference.faces[hit[rays]]]
-    points = _plane_hits(corners, origins[rays], -frame.normal[rays])
+    points = origins[rays] - along[:, None] * frame.normal[rays]
     near = np.linalg.norm(points - frame.point[rays], axis=1) <= distance
-    rays, corners, points = rays[near], corners[near], points[near]
+    rays, faces, points = rays[near], faces[near], points[near]
+    corners = reference.vertices.astype(np.float64)[reference.faces[faces]]
     weights = barycentric(corners, points)
     ref_normals = vertex_normals(reference.vertices, reference.faces).astype(np.float64)
-    per_corner = ref_normals[reference.faces[hit[rays]]]
+    per_corner = ref_normals[reference.faces[faces]]
     result[rays] = unit_rows((per_corner * np.clip(weights, 0, 1)[:, :, None]).sum(axis=1))
     return result
 
@@ -114,14 +111,6 @@ def barycentric(corners: NDArray[np.float64], points: NDArray[np.float64]
     det = np.where(np.abs(det) > 1e-30, det, 1.0)
     v, w = (d22 * p1 - d12 * p2) / det, (d11 * p2 - d12 * p1) / det
     return np.stack([1.0 - v - w, v, w], axis=1)
-
-
-def _plane_hits(corners: NDArray[np.float64], origins: NDArray[np.float64],
-                dirs: NDArray[np.float64]) -> NDArray[np.float64]:
-    from meshsmith.texturing.bake import ray_plane_distance
-
-    t = ray_plane_distance(corners, origins, dirs)
-    return origins + np.nan_to_num(t)[:, None] * dirs
 
 
 def _to_tangent_space(normals: NDArray[np.float64], frame: _Frame) -> NDArray[np.float64]:

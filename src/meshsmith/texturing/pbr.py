@@ -69,7 +69,7 @@ NORMAL_STRENGTH = 2.0           # height units per luminance unit (texels): smal
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 
-def pbr_maps(mesh: Mesh) -> Mesh:
+def pbr_maps(mesh: Mesh, covered: NDArray[np.bool_] | None = None) -> Mesh:
     """A copy of ``mesh`` whose material has ``metallic_roughness`` and ``normal_map``.
 
     mesh: textured (``material.base_color`` (H, W, 3) uint8 sRGB plus UVs); an untextured
@@ -78,6 +78,10 @@ def pbr_maps(mesh: Mesh) -> Mesh:
     OpenGL convention (+Y towards +v; flat = (128, 128, 255)). ``metallic`` and
     ``roughness`` become 1.0; the previous values are the maps' baselines. A material that
     already has either map is returned unchanged (given maps are never overwritten).
+
+    ``covered`` (H, W) marks the texels the charts own, where the bake's rasteriser already
+    knows them; by default they are found from the UVs (:func:`chart_coverage`). Every other
+    texel of the maps takes its nearest covered texel's value.
     """
     material = mesh.material
     if material.base_color is None or mesh.uvs is None or mesh.uv_faces is None:
@@ -85,7 +89,9 @@ def pbr_maps(mesh: Mesh) -> Mesh:
     if material.has_pbr_maps:
         return mesh
     height, width = material.base_color.shape[:2]
-    nearest = _nearest_covered(chart_coverage(mesh.uvs, mesh.uv_faces, height, width))
+    if covered is None:
+        covered = chart_coverage(mesh.uvs, mesh.uv_faces, height, width)
+    nearest = _nearest_covered(covered)
     rgb = _refill(np.ascontiguousarray(material.base_color, dtype=np.uint8), nearest)
     rgb_f = rgb.astype(np.float32) * np.float32(1 / 255)
     luma: Float = np.asarray(rgb_f @ LUMA, dtype=np.float32)

@@ -2,18 +2,22 @@
 
 Pure numpy: each triangle's barycentric weights are affine in the texel position, so they
 are set up once per triangle; triangles are grouped by the size of their texel bounding box
-and every group is tested against its candidate texel centres at once.
+and every group is tested against its candidate texel centres at once, in chunks that two
+threads test while the results are written in a fixed order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-_MAX_CANDIDATES = 4_000_000
+_MAX_CANDIDATES = 1_000_000
 _EDGE_EPS = np.float32(-1e-5)
+RASTER_THREADS = 2  # chunks are tested concurrently (numpy releases the GIL) and written in order
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,28 @@ def rasterize(uvs: NDArray[np.float32], uv_faces: NDArray[np.int32], size: int) 
     face = np.full((size, size), -1, dtype=np.int32)
     bary = np.zeros((size, size, 3), dtype=np.float32)
     live = (span > 0).all(axis=1) & np.isfinite(coeffs).all(axis=(1, 2))
+    with ThreadPoolExecutor(max_workers=RASTER_THREADS) as pool:
+        hits = pool.map(lambda job: _hits(coeffs, lo, job[0], job[1], size),
+                        _jobs(span, live))
+        for ids, x, y, w in hits:  # in job order, so overlaps resolve the same every run
+            face[y, x] = ids
+            bary[y, x] = w
+    return TexelMap(face=face, bary=bary)
+
+
+def _jobs(span: NDArray[np.int64], live: NDArray[np.bool_]
+          ) -> Iterator[tuple[NDArray[np.int64], tuple[int, int]]]:
+    """Triangles grouped by their texel box rounded up to powers of two, in chunks of at
+    most :data:`_MAX_CANDIDATES` candidate texels: ``(face ids, (box width, height))``."""
     bx = np.ceil(np.log2(np.maximum(span[:, 0], 1))).astype(np.int64)
     by = np.ceil(np.log2(np.maximum(span[:, 1], 1))).astype(np.int64)
     group = bx * 64 + by
     for g in np.unique(group[live]):
         ids = np.nonzero(live & (group == g))[0]
-        _fill_group(coeffs, lo, ids, (1 << int(g // 64), 1 << int(g % 64)), size, face, bary)
-    return TexelMap(face=face, bary=bary)
+        box = (1 << int(g // 64), 1 << int(g % 64))
+        chunk = max(1, _MAX_CANDIDATES // (box[0] * box[1]))
+        for start in range(0, len(ids), chunk):
+            yield ids[start:start + chunk], box
 
 
 def _edge_functions(tri: NDArray[np.float64]) -> NDArray[np.float32]:
@@ -68,24 +87,21 @@ def _edge_functions(tri: NDArray[np.float64]) -> NDArray[np.float32]:
     return out.astype(np.float32)
 
 
-def _fill_group(coeffs: NDArray[np.float32], lo: NDArray[np.int64], ids: NDArray[np.int64],
-                k: tuple[int, int], size: int, face: NDArray[np.int32],
-                bary: NDArray[np.float32]) -> None:
-    """Test the kx x ky texel centres from each triangle's lower corner and write hits."""
+def _hits(coeffs: NDArray[np.float32], lo: NDArray[np.int64], ids: NDArray[np.int64],
+          k: tuple[int, int], size: int
+          ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64],
+                     NDArray[np.float32]]:
+    """Test the kx x ky texel centres from each triangle's lower corner: the hits as
+    ``(face ids (H,), x (H,), y (H,), barycentric weights (H, 3))``."""
     oy, ox = np.mgrid[0:k[1], 0:k[0]]
     off_x, off_y = ox.ravel(), oy.ravel()
-    chunk = max(1, _MAX_CANDIDATES // off_x.size)
-    for start in range(0, len(ids), chunk):
-        sel = ids[start:start + chunk]
-        cx = lo[sel, 0:1] + off_x[None, :]  # (n, m)
-        cy = lo[sel, 1:2] + off_y[None, :]
-        c = coeffs[sel]
-        fx = off_x.astype(np.float32)[None, :, None]
-        fy = off_y.astype(np.float32)[None, :, None]
-        w = c[:, None, :, 0] * fx + c[:, None, :, 1] * fy + c[:, None, :, 2]
-        inside = (w >= _EDGE_EPS).all(axis=2)
-        inside &= (cx >= 0) & (cx < size) & (cy >= 0) & (cy < size)
-        n_idx, c_idx = np.nonzero(inside)
-        x, y = cx[n_idx, c_idx], cy[n_idx, c_idx]
-        face[y, x] = sel[n_idx]
-        bary[y, x] = np.clip(w[n_idx, c_idx], 0.0, 1.0)
+    cx = lo[ids, 0:1] + off_x[None, :]  # (n, m)
+    cy = lo[ids, 1:2] + off_y[None, :]
+    c = coeffs[ids]
+    fx = off_x.astype(np.float32)[None, :, None]
+    fy = off_y.astype(np.float32)[None, :, None]
+    w = c[:, None, :, 0] * fx + c[:, None, :, 1] * fy + c[:, None, :, 2]
+    inside = (w >= _EDGE_EPS).all(axis=2)
+    inside &= (cx >= 0) & (cx < size) & (cy >= 0) & (cy < size)
+    n_idx, c_idx = np.nonzero(inside)
+    return ids[n_idx], cx[n_idx, c_idx], cy[n_idx, c_idx], np.clip(w[n_idx, c_idx], 0.0, 1.0)

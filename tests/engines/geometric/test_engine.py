@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from meshsmith.engines.base import ViewInput
-from meshsmith.engines.geometric import GeometricEngine
+from meshsmith.engines.geometric import GeometricEngine, surface
 from meshsmith.errors import ReconstructionError
 from meshsmith.mesh import Mesh
 from meshsmith.pipeline.clean import edge_use, is_watertight, signed_volume
@@ -129,3 +129,27 @@ def test_the_texture_is_projected_from_the_photo_at_its_own_resolution() -> None
     near = np.zeros_like(image.mask)  # the mask's boundary pixels (the surface's edge)
     near[np.nonzero(np.hypot(*np.gradient(image.mask.astype(float))) > 0)] = True
     assert (inside | near[r, c]).mean() > 0.99
+
+
+def test_meshing_in_forked_processes_gives_the_same_surface_as_meshing_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    views = {"front": _view("front", _disc(100) | _rect(150, 20))}
+    monkeypatch.setattr(surface, "mesh_processes", lambda chunks: 1)
+    here = _reconstruct(views)
+    monkeypatch.setattr(surface, "mesh_processes", lambda chunks: 2)
+    forked = _reconstruct(views)
+    assert np.array_equal(here.vertices, forked.vertices)
+    assert np.array_equal(here.faces, forked.faces)
+
+
+def test_meshing_stays_in_this_process_when_other_threads_run() -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert surface.mesh_processes(10) == 1
+    finally:
+        stop.set()
+        other.join()

@@ -1,13 +1,18 @@
 """Extract a watertight triangle surface from an implicit field without a dense volume.
 
 The field is sampled on a coarse lattice first; only blocks whose coarse samples come near
-the surface are sampled at full resolution and meshed with marching cubes. Blocks share
+the surface are sampled at full resolution and meshed with marching cubes (in two forked
+processes where that is safe; the parts come back in block order either way). Blocks share
 their boundary planes, and only vertices on those planes are welded, so the result equals
 a whole-volume run while memory stays bounded by one block.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -22,6 +27,12 @@ COARSE = 4          # fine cells per coarse cell
 LIPSCHITZ = 1.6     # bound on |grad f| for the silhouette fields
 _EPS = np.float32(1e-4)
 _COARSE_SLAB = 48     # coarse x-samples evaluated at once
+_CHUNK = 32           # blocks meshed per job
+#: Marching cubes runs in up to this many forked processes (see :func:`mesh_processes`): it
+#: holds the GIL, so threads would not help. Service workers are threaded or daemonic and
+#: mesh in their own process, in parallel with other tasks instead.
+MESH_PROCESSES = 2
+_SHARED: tuple[Field, Lattice] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,51 @@ def extract(field: Field, lattice: Lattice,
     blocks = list(_active_blocks(coarse, lattice.step))
     if not blocks:
         raise ReconstructionError("the silhouettes do not enclose any volume")
-    parts = []
-    for i, block in enumerate(blocks):
-        parts.append(_mesh_block(field, lattice, block))
+    chunks = [blocks[i:i + _CHUNK] for i in range(0, len(blocks), _CHUNK)]
+    parts: list[tuple[NDArray[np.float64], NDArray[np.int32]]] = []
+    for meshed in _map_chunks(field, lattice, chunks):  # in block order: deterministic
+        parts.extend(meshed)
         if progress is not None:
-            progress((i + 1) / len(blocks))
+            progress(len(parts) / len(blocks))
     return _weld_seams(parts, lattice)
+
+
+def _map_chunks(field: Field, lattice: Lattice, chunks: list[list[NDArray[np.int64]]]
+                ) -> Iterator[list[tuple[NDArray[np.float64], NDArray[np.int32]]]]:
+    """Mesh each chunk of blocks, in order: in :func:`mesh_processes` forked processes when
+    there is more than one, else here."""
+    processes = mesh_processes(len(chunks))
+    if processes <= 1:
+        yield from (_mesh_blocks(field, lattice, chunk) for chunk in chunks)
+        return
+    global _SHARED
+    _SHARED = (field, lattice)  # the forked children inherit it; nothing is pickled in
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            yield from pool.imap(_mesh_shared, chunks)
+    finally:
+        _SHARED = None
+
+
+def mesh_processes(chunks: int) -> int:
+    """How many processes mesh the blocks: up to :data:`MESH_PROCESSES`, one per usable CPU,
+    and only in a process that can fork safely: Linux, a lone thread (forking copies no
+    other thread's locks), not a daemon (a Celery or pool child may not have children)."""
+    if (MESH_PROCESSES <= 1 or chunks < 2 or sys.platform != "linux"
+            or threading.active_count() > 1 or multiprocessing.current_process().daemon):
+        return 1
+    return max(1, min(MESH_PROCESSES, len(os.sched_getaffinity(0)), chunks))
+
+
+def _mesh_shared(chunk: list[NDArray[np.int64]]
+                 ) -> list[tuple[NDArray[np.float64], NDArray[np.int32]]]:
+    assert _SHARED is not None
+    return _mesh_blocks(*_SHARED, chunk)
+
+
+def _mesh_blocks(field: Field, lattice: Lattice, chunk: list[NDArray[np.int64]]
+                 ) -> list[tuple[NDArray[np.float64], NDArray[np.int32]]]:
+    return [_mesh_block(field, lattice, block) for block in chunk]
 
 
 def _coarse_values(field: Field, lattice: Lattice) -> NDArray[np.float32]:
