@@ -9,6 +9,7 @@ from meshsmith.engines.base import ViewImage
 from meshsmith.mesh import Mesh
 from meshsmith.spec import TextureOptions
 from meshsmith.texturing import texture_mesh
+from meshsmith.texturing.bake import depth_maps, visible
 from meshsmith.texturing.charts import build_atlas
 from meshsmith.texturing.raster import rasterize
 
@@ -120,3 +121,27 @@ def test_original_image_alignment_lets_the_front_photo_win_where_views_disagree(
     assert (front_wins[:, 0] > 180).mean() > 0.9 and (front_wins[:, 2] < 60).mean() > 0.9
     # geometry blends both views by facing: a mix, clearly less red than the front's colour
     assert blended[:, 2].mean() > 60 and blended[:, 0].mean() < 190
+
+
+def test_depth_maps_made_ahead_give_the_same_texture_as_depth_maps_made_while_baking(
+    sphere: Mesh,
+) -> None:
+    views = {"front": _flat_view("front", (230, 20, 20)),
+             "left": _flat_view("left", (20, 20, 230))}
+    options = TextureOptions(size=512)
+    ahead = depth_maps(sphere, {slot: view.camera for slot, view in views.items()})
+    assert set(ahead) == {"front", "left"}
+    assert np.isfinite(ahead["front"]).any() and np.isneginf(ahead["front"]).any()
+    made_here = texture_mesh(sphere, views, options).material.base_color
+    given = texture_mesh(sphere, views, options, depths=ahead).material.base_color
+    assert made_here is not None and given is not None
+    assert np.array_equal(made_here, given)
+
+
+def test_a_depth_map_hides_the_far_side_of_the_sphere_from_its_camera(sphere: Mesh) -> None:
+    camera = Camera("front", 128, (64.0, 64.0))
+    depth = depth_maps(sphere, {"front": camera})["front"]
+    near = np.array([[0.0, 0.0, 0.8]], np.float32)
+    far = np.array([[0.0, 0.0, -0.8]], np.float32)
+    assert visible(depth, camera, near).all()
+    assert not visible(depth, camera, far).any()

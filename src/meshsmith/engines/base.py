@@ -53,11 +53,15 @@ class Reconstruction:
     """An engine's output: the shape in world units plus the views that explain its colour.
 
     ``detail``: a denser surface of the same shape whose normals are baked into the
-    delivered model's normal map (smart low-poly), or ``None``."""
+    delivered model's normal map (smart low-poly), or ``None``.
+    ``depths``: per view, a (D, D) float32 depth map of the engine's dense surface for the
+    texture's visibility test (:func:`meshsmith.texturing.bake.depth_maps`), when it was
+    made while the surface was decimated; else ``None`` and texturing makes its own."""
 
     mesh: Mesh
     views: Mapping[str, ViewImage]
     detail: Mesh | None = None
+    depths: Mapping[str, NDArray[np.float32]] | None = None
 
 
 class Engine(ABC):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from meshsmith.engines import get_engine
-from meshsmith.engines.base import Reconstruction, ViewImage, ViewInput
+from meshsmith.engines.base import Reconstruction, ViewInput
 from meshsmith.exporters import export, get_exporter
 from meshsmith.exporters.compress import CompressionReport, compress_glb
 from meshsmith.inputs import prepare_view
@@ -116,7 +117,7 @@ def generate(spec: TaskSpec, out: Path, progress: ProgressCallback = ignore_prog
     views = clock.run("preprocess", lambda _: preprocess(spec))
     recon = clock.run("reconstruct", lambda p: reconstruct(spec, views, p))
     shape = clock.run("unwrap", lambda _: unwrap(spec, recon.mesh))
-    mesh = clock.run("texture", lambda _: texture(spec, shape, recon.views))
+    mesh = clock.run("texture", lambda _: texture(spec, shape, recon))
     mesh = clock.run("bake", lambda _: bake_detail(spec, mesh, recon.detail))
     mesh, sizing = clock.run("postprocess", lambda _: postprocess(spec, mesh))
     return deliver(spec, mesh, sizing, out, clock)
@@ -175,11 +176,27 @@ def reconstruct(spec: TaskSpec, views: Mapping[str, ViewInput],
         reference = reference_surface(recon.mesh)
         recon = replace(recon, mesh=low_poly(spec, reference), detail=reference)
     else:
-        recon = replace(recon, mesh=topology(spec, recon.mesh))
+        recon = decimate_and_see(spec, recon)
     if geometry.parts:
         recon = replace(recon, mesh=segment_parts(recon.mesh))
     progress(1.0)
     return recon
+
+
+def decimate_and_see(spec: TaskSpec, recon: Reconstruction) -> Reconstruction:
+    """:func:`topology` on the engine's dense surface; meanwhile, for a textured triangle
+    model, a forked child ray casts the views' visibility depth maps from that surface
+    (a triangle decimation stays far within the depth test's tolerance of it)."""
+    if not spec.texture.enabled or spec.geometry.quad:
+        return replace(recon, mesh=topology(spec, recon.mesh))
+    from meshsmith._fork import Background
+    from meshsmith.texturing.bake import depth_maps
+
+    cameras = {slot: view.camera for slot, view in recon.views.items()}
+    with Background(partial(depth_maps, recon.mesh, cameras)) as seeing:
+        mesh = topology(spec, recon.mesh)
+        depths = seeing.result()
+    return replace(recon, mesh=mesh, depths=depths)
 
 
 def topology(spec: TaskSpec, dense: Mesh) -> Mesh:
@@ -224,13 +241,14 @@ def unwrap(spec: TaskSpec, mesh: Mesh) -> Mesh:
     return unwrap_mesh(mesh, spec.texture.size)
 
 
-def texture(spec: TaskSpec, mesh: Mesh, views: Mapping[str, ViewImage]) -> Mesh:
-    """Project the views into a texture, unless the task is geometry only."""
+def texture(spec: TaskSpec, mesh: Mesh, recon: Reconstruction) -> Mesh:
+    """Project the reconstruction's views into a texture, unless the task is geometry
+    only."""
     if not spec.texture.enabled:
         return mesh
     from meshsmith.texturing import texture_mesh
 
-    return texture_mesh(mesh, views, spec.texture)
+    return texture_mesh(mesh, recon.views, spec.texture, recon.depths)
 
 
 def bake_detail(spec: TaskSpec, mesh: Mesh, detail: Mesh | None) -> Mesh:

@@ -14,7 +14,7 @@ front photo sees the surface it wins and the model matches that photo.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -29,6 +29,10 @@ from meshsmith.raycast import RayCaster
 from meshsmith.texturing.charts import face_normals
 from meshsmith.texturing.raster import TexelMap
 
+#: (D, D) float32: per pixel, the toward-camera coordinate of the first surface hit (world
+#: units; -inf where the ray misses), at most :data:`DEPTH_MAP_MAX` pixels across.
+DepthMap = NDArray[np.float32]
+
 FACING_POWER = 2.0
 DEPTH_TOLERANCE = 0.02     # world units (the object spans about 2)
 DEPTH_MAP_MAX = 512        # depth maps are ray cast at most at this size
@@ -38,26 +42,30 @@ FRONT_PRIORITY = 50.0      # original_image: the front view's weight factor wher
 
 
 def bake(mesh: Mesh, texels: TexelMap, views: Mapping[str, ViewImage],
-         front_wins: bool = False) -> NDArray[np.uint8]:
+         front_wins: bool = False, depths: Mapping[str, DepthMap] | None = None
+         ) -> NDArray[np.uint8]:
     """(H, W, 3) uint8 texture: projected colour on covered texels, grown into the rest.
-    ``front_wins`` gives the front view priority where it sees the surface."""
+    ``front_wins`` gives the front view priority where it sees the surface; ``depths`` are
+    the views' :func:`depth_maps` when they were made already (else they are made here)."""
     covered = texels.covered
     fid = texels.face[covered]
     w = texels.bary[covered]
     tri = mesh.vertices[mesh.faces[fid]]  # (N, 3, 3)
     points = np.einsum("nk,nkd->nd", w, tri).astype(np.float32)
     normals = face_normals(mesh.vertices, mesh.faces)[fid]
-    colors = blend_views(mesh, points, normals, views, front_wins)
+    colors = blend_views(mesh, points, normals, views, front_wins, depths)
     image = np.zeros((*texels.face.shape, 3), dtype=np.uint8)
     image[covered] = colors
     return grow_into_gutter(image, covered)
 
 
 def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.float32],
-                views: Mapping[str, ViewImage], front_wins: bool = False) -> NDArray[np.uint8]:
+                views: Mapping[str, ViewImage], front_wins: bool = False,
+                depths: Mapping[str, DepthMap] | None = None) -> NDArray[np.uint8]:
     """(N, 3) uint8 colours for surface points (N, 3) with unit normals (N, 3).
 
-    Seen points blend the views that see them (the front view weighted
+    Visibility is tested against ``depths`` (see :func:`depth_maps`), or against depth maps
+    ray cast here from ``mesh``. Seen points blend the views that see them (the front view weighted
     :data:`FRONT_PRIORITY` times more when ``front_wins``); unseen points take the colour of
     the view they face most, ignoring occlusion.
     """
@@ -65,10 +73,12 @@ def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.flo
                   for v in views.values()]
     facing = np.stack([np.einsum("nd,nd->n", normals, p.camera.view_directions(points))
                        for p in projectors])
-    tracer = _ray_tracer(mesh)
+    depth_of = _depth_source(mesh, views, depths)
+    slots = list(views)
     with ThreadPoolExecutor(max_workers=BAKE_THREADS) as pool:
-        looks = list(pool.map(lambda k: _look(projectors[k], facing[k], tracer, points),
-                              range(len(projectors))))
+        looks = list(pool.map(
+            lambda k: _look(projectors[k], facing[k], depth_of(slots[k]), points),
+            range(len(projectors))))
     total = np.zeros((len(points), 3), dtype=np.float32)
     weight = np.zeros(len(points), dtype=np.float32)
     for slot, (idx, wv, color) in zip(views, looks, strict=True):
@@ -83,12 +93,27 @@ def blend_views(mesh: Mesh, points: NDArray[np.float32], normals: NDArray[np.flo
     return np.clip(np.rint(total / weight[:, None]), 0, 255).astype(np.uint8)
 
 
-def _look(view: _Projector, facing: NDArray[np.float32], tracer: RayCaster,
+def _depth_source(mesh: Mesh, views: Mapping[str, ViewImage],
+                  depths: Mapping[str, DepthMap] | None) -> Callable[[str], DepthMap]:
+    """slot -> that view's depth map: from ``depths``, else ray cast from ``mesh``."""
+    if depths is not None:
+        return lambda slot: depths[slot]
+    tracer = _ray_tracer(mesh)
+    return lambda slot: depth_map(tracer, views[slot].camera)
+
+
+def depth_maps(mesh: Mesh, cameras: Mapping[str, Camera]) -> dict[str, DepthMap]:
+    """Each camera's :func:`depth_map` of ``mesh`` (one ray caster for all)."""
+    tracer = _ray_tracer(mesh)
+    return {slot: depth_map(tracer, camera) for slot, camera in cameras.items()}
+
+
+def _look(view: _Projector, facing: NDArray[np.float32], depth: DepthMap,
           points: NDArray[np.float32]
           ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
     """The points one view sees: ``(indices (M,), blend weights (M,), colours (M, 3))``."""
     idx = np.nonzero(facing > 0)[0]
-    idx = idx[visible(tracer, view.camera, points[idx])]
+    idx = idx[visible(depth, view.camera, points[idx])]
     weight = (np.clip(facing[idx], 0, 1) ** FACING_POWER).astype(np.float32)
     return idx, weight, view.colors(points[idx])
 
@@ -132,9 +157,9 @@ def nearest_fill(image: NDArray[np.uint8], known: NDArray[np.bool_]) -> NDArray[
     return image[rows, cols][labels - 1]
 
 
-def visible(tracer: RayCaster, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
-    """(N,) whether each surface point is the first surface its camera ray meets."""
-    depth = depth_map(tracer, camera)
+def visible(depth: DepthMap, camera: Camera, points: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """(N,) whether each surface point is the first surface its camera ray meets, within
+    :data:`DEPTH_TOLERANCE` of the camera's ``depth`` map (see :func:`depth_map`)."""
     scale = depth.shape[0] / camera.size
     col, row, _ = camera.project(points)
     c = np.clip(np.rint((col + 0.5) * scale - 0.5), 0, depth.shape[1] - 1).astype(np.int64)
@@ -143,7 +168,7 @@ def visible(tracer: RayCaster, camera: Camera, points: NDArray[np.float32]) -> N
     return np.asarray(toward >= depth[r, c] - DEPTH_TOLERANCE)
 
 
-def depth_map(tracer: RayCaster, camera: Camera) -> NDArray[np.float32]:
+def depth_map(tracer: RayCaster, camera: Camera) -> DepthMap:
     """(D, D) float32: the toward-camera coordinate of the first hit per pixel (-inf: none).
 
     ``tracer`` is the mesh's :func:`_ray_tracer`.

@@ -9,6 +9,7 @@ pick the field of view whose hull explains the silhouettes best: orthographic up
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ RAY_SAMPLES = 96        # depths sampled along each silhouette pixel's ray
 TIE_TOLERANCE = 0.002   # scores this close to the best count as equally good
 IMAGE = 64              # silhouette resolution while scoring
 EXTENT = 1.3
+SCORE_THREADS = 2       # candidates are scored concurrently (numpy and OpenCV release the GIL)
 
 
 def estimate_tan_half(masks: Mapping[str, NDArray[np.bool_]],
@@ -49,7 +51,9 @@ def _best(candidates: NDArray[np.float64], masks: Mapping[str, NDArray[np.bool_]
     Symmetric objects (a bottle) explain their silhouettes equally well over a range of
     fields of view; the middle of that range is the least committal choice.
     """
-    scores = np.array([consistency(float(t), masks, centers) for t in candidates])
+    with ThreadPoolExecutor(max_workers=SCORE_THREADS) as pool:
+        scores = np.array(list(pool.map(lambda t: consistency(float(t), masks, centers),
+                                        candidates)))
     near_best = candidates[scores >= scores.max() - TIE_TOLERANCE]
     return float(near_best.mean())
 

@@ -9,16 +9,14 @@ a whole-volume run while memory stays bounded by one block.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
 
+from meshsmith._fork import fork_workers, forked_map
 from meshsmith.engines.geometric.field import Axes, Field
 from meshsmith.errors import ReconstructionError
 
@@ -32,7 +30,6 @@ _CHUNK = 32           # blocks meshed per job
 #: holds the GIL, so threads would not help. Service workers are threaded or daemonic and
 #: mesh in their own process, in parallel with other tasks instead.
 MESH_PROCESSES = 2
-_SHARED: tuple[Field, Lattice] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,35 +85,18 @@ def extract(field: Field, lattice: Lattice,
 
 def _map_chunks(field: Field, lattice: Lattice, chunks: list[list[NDArray[np.int64]]]
                 ) -> Iterator[list[tuple[NDArray[np.float64], NDArray[np.int32]]]]:
-    """Mesh each chunk of blocks, in order: in :func:`mesh_processes` forked processes when
-    there is more than one, else here."""
+    """Mesh each chunk of blocks, in order: in :func:`mesh_processes` forked children when
+    there are any, else here."""
     processes = mesh_processes(len(chunks))
     if processes <= 1:
-        yield from (_mesh_blocks(field, lattice, chunk) for chunk in chunks)
-        return
-    global _SHARED
-    _SHARED = (field, lattice)  # the forked children inherit it; nothing is pickled in
-    try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            yield from pool.imap(_mesh_shared, chunks)
-    finally:
-        _SHARED = None
+        return (_mesh_blocks(field, lattice, chunk) for chunk in chunks)
+    return forked_map(partial(_mesh_blocks, field, lattice), chunks, processes)
 
 
 def mesh_processes(chunks: int) -> int:
-    """How many processes mesh the blocks: up to :data:`MESH_PROCESSES`, one per usable CPU,
-    and only in a process that can fork safely: Linux, a lone thread (forking copies no
-    other thread's locks), not a daemon (a Celery or pool child may not have children)."""
-    if (MESH_PROCESSES <= 1 or chunks < 2 or sys.platform != "linux"
-            or threading.active_count() > 1 or multiprocessing.current_process().daemon):
-        return 1
-    return max(1, min(MESH_PROCESSES, len(os.sched_getaffinity(0)), chunks))
-
-
-def _mesh_shared(chunk: list[NDArray[np.int64]]
-                 ) -> list[tuple[NDArray[np.float64], NDArray[np.int32]]]:
-    assert _SHARED is not None
-    return _mesh_blocks(*_SHARED, chunk)
+    """How many processes mesh the blocks: up to :data:`MESH_PROCESSES` where forking is
+    safe (:func:`~meshsmith._fork.fork_workers`), never more than the chunks."""
+    return min(fork_workers(MESH_PROCESSES), chunks)
 
 
 def _mesh_blocks(field: Field, lattice: Lattice, chunk: list[NDArray[np.int64]]
