@@ -49,11 +49,3 @@ class RayCaster:
         ray = np.nonzero(prim >= 0)[0]
         dist = np.asarray(out["tfar"], dtype=np.float64)[ray] / self._scale
         return ray, prim[ray], dist
-
-    def first_faces(self, origins: NDArray[np.floating[Any]],
-                    dirs: NDArray[np.floating[Any]]) -> NDArray[np.int64]:
-        """(N,) the face each ray hits first, -1 where it misses."""
-        ray, face, _ = self.first_hits(origins, dirs)
-        out = np.full(len(origins), -1, dtype=np.int64)
-        out[ray] = face
-        return out

@@ -98,13 +98,13 @@ def _depth_source(mesh: Mesh, views: Mapping[str, ViewImage],
     """slot -> that view's depth map: from ``depths``, else ray cast from ``mesh``."""
     if depths is not None:
         return lambda slot: depths[slot]
-    tracer = _ray_tracer(mesh)
+    tracer = RayCaster(mesh.vertices, mesh.faces)
     return lambda slot: depth_map(tracer, views[slot].camera)
 
 
 def depth_maps(mesh: Mesh, cameras: Mapping[str, Camera]) -> dict[str, DepthMap]:
     """Each camera's :func:`depth_map` of ``mesh`` (one ray caster for all)."""
-    tracer = _ray_tracer(mesh)
+    tracer = RayCaster(mesh.vertices, mesh.faces)
     return {slot: depth_map(tracer, camera) for slot, camera in cameras.items()}
 
 
@@ -171,7 +171,7 @@ def visible(depth: DepthMap, camera: Camera, points: NDArray[np.float32]) -> NDA
 def depth_map(tracer: RayCaster, camera: Camera) -> DepthMap:
     """(D, D) float32: the toward-camera coordinate of the first hit per pixel (-inf: none).
 
-    ``tracer`` is the mesh's :func:`_ray_tracer`.
+    ``tracer`` is a :class:`~meshsmith.raycast.RayCaster` over the mesh.
     """
     size = min(camera.size, DEPTH_MAP_MAX)
     small = Camera(camera.slot, size, (camera.center[0] * size / camera.size,
@@ -199,11 +199,6 @@ def _pixel_rays(camera: Camera) -> tuple[NDArray[np.float64], NDArray[np.float64
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     origin = toward / camera.tan_half
     return np.broadcast_to(origin, d.shape).copy(), d
-
-
-def _ray_tracer(mesh: Mesh) -> RayCaster:
-    """Build the shared ray caster for ``mesh``."""
-    return RayCaster(mesh.vertices, mesh.faces)
 
 
 def grow_into_gutter(image: NDArray[np.uint8], covered: NDArray[np.bool_]) -> NDArray[np.uint8]:
